@@ -1,0 +1,54 @@
+"""The contract suites run against the in-memory fakes shipped in ``letsema_core.testing``."""
+
+from __future__ import annotations
+
+import pytest
+
+from letsema_core.testing import (
+    HmacKeyedHasher,
+    InMemoryBorrowerRepository,
+    InMemoryConsentRepository,
+    InMemoryCreditRegistry,
+    InMemoryOutbox,
+)
+from tests.contracts.borrower_repository import BorrowerRepositoryContract
+from tests.contracts.consent_repository import ConsentRepositoryContract
+from tests.contracts.credit_registry import CreditRegistryContract
+from tests.contracts.keyed_hasher import KeyedHasherContract
+from tests.contracts.outbox import OutboxContract
+
+pytestmark = pytest.mark.unit
+
+
+class TestInMemoryCreditRegistry(CreditRegistryContract):
+    @pytest.fixture
+    def registry(self) -> InMemoryCreditRegistry:
+        return InMemoryCreditRegistry()
+
+
+class TestHmacKeyedHasher(KeyedHasherContract):
+    @pytest.fixture
+    def hasher(self) -> HmacKeyedHasher:
+        return HmacKeyedHasher(b"key-one")
+
+    @pytest.fixture
+    def hasher_with_other_key(self) -> HmacKeyedHasher:
+        return HmacKeyedHasher(b"key-two")
+
+
+class TestInMemoryBorrowerRepository(BorrowerRepositoryContract):
+    @pytest.fixture
+    def borrowers(self) -> InMemoryBorrowerRepository:
+        return InMemoryBorrowerRepository()
+
+
+class TestInMemoryConsentRepository(ConsentRepositoryContract):
+    @pytest.fixture
+    def consents(self) -> InMemoryConsentRepository:
+        return InMemoryConsentRepository()
+
+
+class TestInMemoryOutbox(OutboxContract):
+    @pytest.fixture
+    def outbox(self) -> InMemoryOutbox:
+        return InMemoryOutbox()
