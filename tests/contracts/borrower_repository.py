@@ -56,7 +56,8 @@ class BorrowerRepositoryContract(FloatTrapped):
         passport = Identifier.parse(type="passport", value="RA1234567")
         borrowers.add(make_borrower(identifiers=[NationalId.parse("012345678901"), passport]))
         found = borrowers.find_by_identifier(passport)
-        assert found is not None and found.id == "B-1"
+        assert found is not None
+        assert found.id == "B-1"
         assert borrowers.find_by_identifier(NationalId.parse("999999999999")) is None
 
     def test_identifier_types_do_not_collide(self, borrowers: BorrowerRepository) -> None:
