@@ -1,0 +1,1 @@
+"""Launchers for the real services Letsema runs on locally and in tests."""
