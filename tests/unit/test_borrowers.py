@@ -198,7 +198,7 @@ class TestConsent:
             ({"method": "telepathy"}, "method", "choice"),
             ({"reference": "  "}, "reference", "required"),
             ({"recorded_by": ""}, "recorded_by", "required"),
-            ({"granted_at": datetime(2026, 1, 5, 9, 0)}, "granted_at", "timezone"),  # noqa: DTZ001
+            ({"granted_at": datetime(2026, 1, 5, 9, 0)}, "granted_at", "timezone"),
             ({"expires_at": T0}, "expires_at", "after_grant"),
         ],
     )
@@ -209,7 +209,7 @@ class TestConsent:
 
     def test_activity_at_a_naive_time_is_refused(self) -> None:
         with pytest.raises(ValidationError):
-            consent().is_active(datetime(2026, 2, 1))  # noqa: DTZ001
+            consent().is_active(datetime(2026, 2, 1))
 
 
 class TestRequireActiveConsent:
