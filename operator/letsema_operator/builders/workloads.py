@@ -1,0 +1,212 @@
+"""The tenant's workloads: migration Job, API (Deployment, Service, PDB, HPA, Ingress), relay, close of business.
+
+All run the tenant API image with different commands, as the one service account Vault trusts, and get
+their credentials from Vault at run time: nothing secret appears in these objects.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from letsema_operator.builders.common import metadata, restricted_container_security, restricted_pod_security
+from letsema_operator.names import API_PORT, DATABASE_NAME, TenantNames, mongo_role_name
+from letsema_operator.spec import TenantSpec
+
+APP_GROUP_LABEL = {"letsema.io/component-group": "app"}
+RELAY_RESOURCES = {"requests": {"cpu": "50m", "memory": "128Mi"}, "limits": {"memory": "256Mi"}}
+
+
+def _labels(names: TenantNames, component: str) -> dict[str, str]:
+    return {**names.labels, **APP_GROUP_LABEL, "app.kubernetes.io/name": component}
+
+
+def _env(spec: TenantSpec, vault_addr: str, registry_host: str) -> list[dict[str, Any]]:
+    names = TenantNames(spec.tenant_id)
+    values = {
+        "DJANGO_SETTINGS_MODULE": "letsema_api.settings",
+        "LETSEMA_TENANT_ID": spec.tenant_id,
+        "LETSEMA_COUNTRY": spec.country,
+        "LETSEMA_DB_HOST": f"{names.db_rw_service}.{names.namespace}.svc",
+        "LETSEMA_DB_READ_HOST": f"{names.db_ro_service}.{names.namespace}.svc",
+        "LETSEMA_DB_NAME": DATABASE_NAME,
+        "LETSEMA_DB_GROUP_ROLE": "letsema_app",
+        "VAULT_ADDR": vault_addr,
+        "LETSEMA_VAULT_AUTH_ROLE": names.vault_kubernetes_role,
+        "LETSEMA_VAULT_DB_ROLE": names.vault_db_role,
+        "LETSEMA_VAULT_TRANSIT_KEY": names.vault_transit_key,
+        "LETSEMA_VAULT_KV_APP": names.vault_kv_app,
+        "LETSEMA_VAULT_KV_MONGODB": names.vault_kv_mongodb,
+        "LETSEMA_REGISTRY_HOST": registry_host,
+        "LETSEMA_REGISTRY_ROLE": mongo_role_name(spec.registry.access),
+    }
+    return [{"name": key, "value": value} for key, value in values.items()]
+
+
+def _pod_spec(spec: TenantSpec, *, component: str, command: list[str], vault_addr: str, registry_host: str,
+              resources: dict[str, Any], restart_policy: str, port: bool = False) -> dict[str, Any]:
+    names = TenantNames(spec.tenant_id)
+    container: dict[str, Any] = {
+        "name": component,
+        "image": spec.api.image,
+        "command": command,
+        "env": _env(spec, vault_addr, registry_host),
+        "resources": resources,
+        "securityContext": restricted_container_security(),
+        "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}],  # noqa: S108 - an emptyDir, not host /tmp
+    }
+    if port:
+        container["ports"] = [{"name": "http", "containerPort": API_PORT, "protocol": "TCP"}]
+        probe = {"httpGet": {"path": "/healthz", "port": "http"}, "periodSeconds": 10, "timeoutSeconds": 2}
+        container["readinessProbe"] = {**probe, "initialDelaySeconds": 5}
+        container["livenessProbe"] = {**probe, "initialDelaySeconds": 20, "failureThreshold": 6}
+    return {
+        "serviceAccountName": names.service_account,
+        "restartPolicy": restart_policy,
+        "securityContext": restricted_pod_security(),
+        "containers": [container],
+        "volumes": [{"name": "tmp", "emptyDir": {"sizeLimit": "64Mi"}}],
+    }
+
+
+def build_migration_job(*, spec: TenantSpec, vault_addr: str, registry_host: str) -> dict[str, Any]:
+    """A Job that runs the API's migrations; named after the image, so a new image gets a new Job
+    (Jobs are immutable) and the same image is never migrated twice."""
+    names = TenantNames(spec.tenant_id)
+    digest = hashlib.sha256(spec.api.image.encode()).hexdigest()[:10]
+    labels = _labels(names, "letsema-migrate")
+    return {
+        "apiVersion": "batch/v1", "kind": "Job",
+        "metadata": metadata(f"letsema-migrate-{digest}", namespace=names.namespace, labels=labels,
+                             annotations={"letsema.io/image": spec.api.image}),
+        "spec": {
+            "backoffLimit": 6,
+            "ttlSecondsAfterFinished": 86400,
+            "template": {
+                "metadata": {"labels": labels},
+                "spec": _pod_spec(spec, component="migrate", command=["django-admin", "migrate", "--noinput"],
+                                  vault_addr=vault_addr, registry_host=registry_host,
+                                  resources=RELAY_RESOURCES, restart_policy="OnFailure"),
+            },
+        },
+    }
+
+
+def build_api_deployment(*, spec: TenantSpec, vault_addr: str, registry_host: str) -> dict[str, Any]:
+    """The tenant API; zero replicas while the tenant is suspended."""
+    names = TenantNames(spec.tenant_id)
+    labels = _labels(names, names.api)
+    return {
+        "apiVersion": "apps/v1", "kind": "Deployment",
+        "metadata": metadata(names.api, namespace=names.namespace, labels=labels),
+        "spec": {
+            "replicas": 0 if spec.suspend else spec.api.replicas,
+            "selector": {"matchLabels": {"app.kubernetes.io/name": names.api}},
+            "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 1}},
+            "template": {
+                "metadata": {"labels": labels},
+                "spec": _pod_spec(spec, component="api",
+                                  command=["gunicorn", "letsema_api.wsgi", "--bind", f"0.0.0.0:{API_PORT}"],
+                                  vault_addr=vault_addr, registry_host=registry_host,
+                                  resources=spec.api.resources.as_dict(), restart_policy="Always", port=True),
+            },
+        },
+    }
+
+
+def build_api_service(*, spec: TenantSpec) -> dict[str, Any]:
+    names = TenantNames(spec.tenant_id)
+    return {"apiVersion": "v1", "kind": "Service",
+            "metadata": metadata(names.api, namespace=names.namespace, labels=_labels(names, names.api)),
+            "spec": {"type": "ClusterIP", "selector": {"app.kubernetes.io/name": names.api},
+                     "ports": [{"name": "http", "port": 80, "targetPort": "http", "protocol": "TCP"}]}}
+
+
+def build_api_pdb(*, spec: TenantSpec) -> dict[str, Any]:
+    names = TenantNames(spec.tenant_id)
+    return {"apiVersion": "policy/v1", "kind": "PodDisruptionBudget",
+            "metadata": metadata(names.api, namespace=names.namespace, labels=_labels(names, names.api)),
+            "spec": {"maxUnavailable": 1, "selector": {"matchLabels": {"app.kubernetes.io/name": names.api}}}}
+
+
+def build_api_hpa(*, spec: TenantSpec) -> dict[str, Any]:
+    names = TenantNames(spec.tenant_id)
+    return {
+        "apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler",
+        "metadata": metadata(names.api, namespace=names.namespace, labels=_labels(names, names.api)),
+        "spec": {
+            "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": names.api},
+            "minReplicas": spec.api.replicas,
+            "maxReplicas": spec.api.max_replicas,
+            "metrics": [{"type": "Resource", "resource": {
+                "name": "cpu", "target": {"type": "Utilization", "averageUtilization": 70}}}],
+        },
+    }
+
+
+def build_api_ingress(*, spec: TenantSpec) -> dict[str, Any] | None:
+    """An Ingress for ``spec.api.host`` (TLS from a Secret named after the host), or None without a host."""
+    if spec.api.host is None:
+        return None
+    names = TenantNames(spec.tenant_id)
+    ingress_spec: dict[str, Any] = {
+        "tls": [{"hosts": [spec.api.host], "secretName": f"{names.api}-tls"}],
+        "rules": [{"host": spec.api.host, "http": {"paths": [{
+            "path": "/", "pathType": "Prefix",
+            "backend": {"service": {"name": names.api, "port": {"name": "http"}}}}]}}],
+    }
+    if spec.api.ingress_class_name:
+        ingress_spec["ingressClassName"] = spec.api.ingress_class_name
+    return {"apiVersion": "networking.k8s.io/v1", "kind": "Ingress",
+            "metadata": metadata(names.api, namespace=names.namespace, labels=_labels(names, names.api)),
+            "spec": ingress_spec}
+
+
+def build_relay_deployment(*, spec: TenantSpec, vault_addr: str, registry_host: str) -> dict[str, Any]:
+    """The outbox relay: one replica, Recreate (two relays would only race for the same rows)."""
+    names = TenantNames(spec.tenant_id)
+    labels = _labels(names, names.relay)
+    return {
+        "apiVersion": "apps/v1", "kind": "Deployment",
+        "metadata": metadata(names.relay, namespace=names.namespace, labels=labels),
+        "spec": {
+            "replicas": 0 if spec.suspend else 1,
+            "selector": {"matchLabels": {"app.kubernetes.io/name": names.relay}},
+            "strategy": {"type": "Recreate"},
+            "template": {
+                "metadata": {"labels": labels},
+                "spec": _pod_spec(spec, component="relay", command=["django-admin", "relay_outbox"],
+                                  vault_addr=vault_addr, registry_host=registry_host,
+                                  resources=RELAY_RESOURCES, restart_policy="Always"),
+            },
+        },
+    }
+
+
+def build_close_of_business_cronjob(*, spec: TenantSpec, vault_addr: str, registry_host: str) -> dict[str, Any]:
+    """The daily close of business in Lesotho time; never two at once; suspended with the tenant."""
+    names = TenantNames(spec.tenant_id)
+    labels = _labels(names, names.close_of_business)
+    return {
+        "apiVersion": "batch/v1", "kind": "CronJob",
+        "metadata": metadata(names.close_of_business, namespace=names.namespace, labels=labels),
+        "spec": {
+            "schedule": spec.close_of_business_schedule,
+            "timeZone": "Africa/Maseru",
+            "concurrencyPolicy": "Forbid",
+            "suspend": spec.suspend,
+            "startingDeadlineSeconds": 3600,
+            "successfulJobsHistoryLimit": 3,
+            "failedJobsHistoryLimit": 5,
+            "jobTemplate": {"spec": {
+                "backoffLimit": 3,
+                "template": {
+                    "metadata": {"labels": labels},
+                    "spec": _pod_spec(spec, component="close-of-business",
+                                      command=["django-admin", "close_of_business"],
+                                      vault_addr=vault_addr, registry_host=registry_host,
+                                      resources=RELAY_RESOURCES, restart_policy="OnFailure"),
+                },
+            }},
+        },
+    }

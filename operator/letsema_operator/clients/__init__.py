@@ -1,0 +1,1 @@
+"""Small clients for the outside world (Kubernetes, Vault/OpenBao, MongoDB), built at startup, never at import."""

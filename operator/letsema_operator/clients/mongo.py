@@ -1,0 +1,124 @@
+"""The registry's MongoDB administration behind a small interface: sharding, roles, tenant users.
+
+``PymongoRegistryAdmin`` talks to mongos; ``InMemoryRegistryAdmin`` is the fake the operator tests use
+(there is no mongod on the test machines; see docs/operator.md).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from letsema_operator.spec import RegistrySpec
+
+REGISTRY_ROLES = {"letsema_registry_ro": "read", "letsema_registry_rw": "readWrite"}
+
+
+class RegistryAdmin(Protocol):
+    def ping(self) -> bool: ...
+    def ensure_sharding(self, spec: RegistrySpec) -> None: ...
+    def ensure_roles(self, database: str) -> None: ...
+    def ensure_user(self, *, database: str, user: str, password: str, role: str) -> None: ...
+    def drop_user(self, *, database: str, user: str) -> None: ...
+    def user_exists(self, *, database: str, user: str) -> bool: ...
+    def close(self) -> None: ...
+
+
+class PymongoRegistryAdmin:
+    """Administration commands through mongos (``enableSharding``, ``shardCollection``, zones, users)."""
+
+    def __init__(self, *, cluster_admin_uri: str, user_admin_uri: str) -> None:
+        import pymongo  # imported here: only the real client needs it
+
+        # Percona's system users split the duties: clusterAdmin shards, userAdmin manages users and roles.
+        self._cluster: Any = pymongo.MongoClient(cluster_admin_uri, serverSelectionTimeoutMS=5000)
+        self._client: Any = pymongo.MongoClient(user_admin_uri, serverSelectionTimeoutMS=5000)
+
+    def ping(self) -> bool:
+        try:
+            self._cluster.admin.command("ping")
+        except Exception:  # any driver error means "not reachable" here
+            return False
+        return True
+
+    def ensure_sharding(self, spec: RegistrySpec) -> None:
+        from bson.max_key import MaxKey
+        from bson.min_key import MinKey
+
+        admin = self._cluster.admin
+        admin.command("enableSharding", spec.database)
+        for collection in spec.collections:
+            key = {f.field: ("hashed" if f.kind == "hashed" else 1) for f in collection.key}
+            admin.command("shardCollection", f"{spec.database}.{collection.name}", key=key)
+        for zone in spec.zones:
+            for shard in zone.shards:
+                admin.command("addShardToZone", shard, zone=zone.name)
+            for collection in spec.collections:
+                first = collection.key[0].field
+                if first != "country":
+                    continue
+                # One country's whole range: {country: C, rest: MinKey} .. {country: C, rest: MaxKey}.
+                low = {"country": zone.country, **{f.field: MinKey() for f in collection.key[1:]}}
+                high = {"country": zone.country, **{f.field: MaxKey() for f in collection.key[1:]}}
+                admin.command("updateZoneKeyRange", f"{spec.database}.{collection.name}",
+                              min=low, max=high, zone=zone.name)
+
+    def ensure_roles(self, database: str) -> None:
+        db = self._client[database]
+        existing = {role["role"] for role in db.command("rolesInfo")["roles"]}
+        for role, builtin in REGISTRY_ROLES.items():
+            command = "updateRole" if role in existing else "createRole"
+            db.command(command, role, privileges=[], roles=[{"role": builtin, "db": database}])
+
+    def ensure_user(self, *, database: str, user: str, password: str, role: str) -> None:
+        db = self._client[database]
+        command = "updateUser" if self.user_exists(database=database, user=user) else "createUser"
+        db.command(command, user, pwd=password, roles=[{"role": role, "db": database}])
+
+    def drop_user(self, *, database: str, user: str) -> None:
+        if self.user_exists(database=database, user=user):
+            self._client[database].command("dropUser", user)
+
+    def user_exists(self, *, database: str, user: str) -> bool:
+        return bool(self._client[database].command("usersInfo", user)["users"])
+
+    def close(self) -> None:
+        self._cluster.close()
+        self._client.close()
+
+
+@dataclass
+class InMemoryRegistryAdmin:
+    """A fake with the same observable behaviour, for tests and dry runs."""
+
+    reachable: bool = True
+    sharded: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    zones: dict[str, str] = field(default_factory=dict)
+    roles: dict[str, set[str]] = field(default_factory=dict)
+    users: dict[tuple[str, str], tuple[str, str]] = field(default_factory=dict)  # (db, user) -> (password, role)
+
+    def ping(self) -> bool:
+        return self.reachable
+
+    def ensure_sharding(self, spec: RegistrySpec) -> None:
+        for collection in spec.collections:
+            self.sharded[f"{spec.database}.{collection.name}"] = tuple(f.field for f in collection.key)
+        for zone in spec.zones:
+            self.zones[zone.name] = zone.country
+
+    def ensure_roles(self, database: str) -> None:
+        self.roles[database] = set(REGISTRY_ROLES)
+
+    def ensure_user(self, *, database: str, user: str, password: str, role: str) -> None:
+        if role not in self.roles.get(database, set()):
+            raise ValueError(f"role {role} does not exist in {database}")
+        self.users[(database, user)] = (password, role)
+
+    def drop_user(self, *, database: str, user: str) -> None:
+        self.users.pop((database, user), None)
+
+    def user_exists(self, *, database: str, user: str) -> bool:
+        return (database, user) in self.users
+
+    def close(self) -> None:
+        return None

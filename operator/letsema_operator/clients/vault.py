@@ -1,0 +1,147 @@
+"""Vault/OpenBao through hvac: apply a tenant's VaultTenantPlan, rotate its root once, tear it down."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from typing import Any
+
+import hvac
+import hvac.exceptions
+
+from letsema_operator.builders.vault import VaultMounts, VaultTenantPlan
+
+logger = logging.getLogger(__name__)
+
+
+class VaultClient:
+    """One hvac client, authenticated (token, or Kubernetes auth in-cluster), shared by the handlers."""
+
+    def __init__(self, client: hvac.Client, mounts: VaultMounts | None = None) -> None:
+        self._client = client
+        self.mounts = mounts or VaultMounts()
+
+    @classmethod
+    def connect(cls, *, url: str, token: str | None = None, kubernetes_role: str | None = None,
+                jwt_path: str = "/var/run/secrets/kubernetes.io/serviceaccount/token",
+                mounts: VaultMounts | None = None) -> VaultClient:
+        client = hvac.Client(url=url, token=token, timeout=15)
+        if token is None and kubernetes_role is not None:
+            with open(jwt_path, encoding="utf-8") as handle:
+                client.auth.kubernetes.login(role=kubernetes_role, jwt=handle.read())
+        return cls(client, mounts)
+
+    @property
+    def hvac(self) -> hvac.Client:
+        return self._client
+
+    # -- platform mounts -------------------------------------------------------------------------------
+    def ensure_mounts(self) -> None:
+        """Enable the engines the plans use if they are missing (idempotent)."""
+        engines = self._client.sys.list_mounted_secrets_engines()
+        engines = engines.get("data", engines)
+        wanted = {self.mounts.database: ("database", None), self.mounts.transit: ("transit", None),
+                  self.mounts.kv: ("kv", {"version": "2"})}
+        for path, (engine, options) in wanted.items():
+            if f"{path}/" not in engines:
+                self._client.sys.enable_secrets_engine(engine, path=path, options=options)
+        auths = self._client.sys.list_auth_methods()
+        auths = auths.get("data", auths)
+        if f"{self.mounts.kubernetes_auth}/" not in auths:
+            self._client.sys.enable_auth_method("kubernetes", path=self.mounts.kubernetes_auth)
+
+    # -- database engine -------------------------------------------------------------------------------
+    def ensure_database_connection(self, plan: VaultTenantPlan, *, bootstrap_password: str | None) -> None:
+        """Write the connection; the password is sent only before the root rotation (Vault keeps the
+        stored one when a later write omits it)."""
+        options = dict(plan.connection)
+        plugin = options.pop("plugin_name")
+        verify = options.pop("verify_connection")
+        allowed = options.pop("allowed_roles")
+        if bootstrap_password is not None:
+            options["password"] = bootstrap_password
+        self._client.secrets.database.configure(
+            name=plan.connection_name, plugin_name=plugin, verify_connection=verify, allowed_roles=allowed,
+            mount_point=self.mounts.database, **options)
+
+    def rotate_root(self, plan: VaultTenantPlan) -> None:
+        self._client.secrets.database.rotate_root_credentials(name=plan.connection_name,
+                                                              mount_point=self.mounts.database)
+
+    def ensure_policies_and_roles(self, plan: VaultTenantPlan) -> None:
+        role = plan.role
+        self._client.secrets.database.create_role(
+            name=plan.role_name, db_name=role["db_name"], creation_statements=role["creation_statements"],
+            revocation_statements=role["revocation_statements"], default_ttl=role["default_ttl"],
+            max_ttl=role["max_ttl"], mount_point=self.mounts.database)
+        self._client.sys.create_or_update_policy(name=plan.policy_name, policy=plan.policy_hcl)
+        k8s = plan.kubernetes_role
+        self._client.auth.kubernetes.create_role(
+            name=plan.kubernetes_role_name, bound_service_account_names=k8s["bound_service_account_names"],
+            bound_service_account_namespaces=k8s["bound_service_account_namespaces"],
+            policies=k8s["policies"], token_ttl=k8s["ttl"], mount_point=self.mounts.kubernetes_auth)
+        try:
+            self._client.secrets.transit.read_key(name=plan.transit_key, mount_point=self.mounts.transit)
+        except hvac.exceptions.InvalidPath:
+            self._client.secrets.transit.create_key(name=plan.transit_key, key_type="aes256-gcm96",
+                                                    mount_point=self.mounts.transit)
+        self._client.write_data(f"sys/policies/password/{plan.password_policy_name}",
+                                data={"policy": plan.password_policy_hcl})
+
+    def ensure_app_secrets(self, plan: VaultTenantPlan) -> None:
+        """Create the tenant's application secrets once; an existing secret is never overwritten."""
+        if self.read_kv(plan.kv_app_path) is not None:
+            return
+        self.write_kv(plan.kv_app_path, {
+            "django_secret_key": secrets.token_urlsafe(50),
+            "webhook_signing_key": secrets.token_urlsafe(32),
+        })
+
+    def generate_password(self, policy_name: str) -> str:
+        response = self._client.read(f"sys/policies/password/{policy_name}/generate")
+        if not response:
+            raise RuntimeError(f"password policy {policy_name} did not generate a password")
+        password: str = response["data"]["password"]
+        return password
+
+    # -- KV v2 -----------------------------------------------------------------------------------------
+    def read_kv(self, path: str) -> dict[str, Any] | None:
+        try:
+            response = self._client.secrets.kv.v2.read_secret_version(
+                path=path, mount_point=self.mounts.kv, raise_on_deleted_version=False)
+        except hvac.exceptions.InvalidPath:
+            return None
+        data: dict[str, Any] | None = response["data"]["data"]
+        return data
+
+    def write_kv(self, path: str, data: dict[str, Any]) -> None:
+        self._client.secrets.kv.v2.create_or_update_secret(path=path, secret=data, mount_point=self.mounts.kv)
+
+    # -- observation and teardown ----------------------------------------------------------------------
+    def tenant_objects_present(self, plan: VaultTenantPlan) -> bool:
+        try:
+            self._client.secrets.database.read_role(name=plan.role_name, mount_point=self.mounts.database)
+            self._client.secrets.transit.read_key(name=plan.transit_key, mount_point=self.mounts.transit)
+            self._client.auth.kubernetes.read_role(name=plan.kubernetes_role_name,
+                                                   mount_point=self.mounts.kubernetes_auth)
+        except hvac.exceptions.InvalidPath:
+            return False
+        policy = self._client.sys.read_policy(name=plan.policy_name)
+        return bool(policy)
+
+    def remove_tenant(self, plan: VaultTenantPlan) -> None:
+        """Revoke every lease of the tenant's role, then delete its Vault objects. Safe to repeat."""
+        self._client.sys.revoke_prefix(f"{self.mounts.database}/creds/{plan.role_name}")
+        self._client.secrets.database.delete_role(name=plan.role_name, mount_point=self.mounts.database)
+        self._client.secrets.database.delete_connection(name=plan.connection_name, mount_point=self.mounts.database)
+        self._client.sys.delete_policy(name=plan.policy_name)
+        self._client.auth.kubernetes.delete_role(name=plan.kubernetes_role_name,
+                                                 mount_point=self.mounts.kubernetes_auth)
+        try:
+            self._client.secrets.transit.update_key_configuration(
+                name=plan.transit_key, deletion_allowed=True, mount_point=self.mounts.transit)
+            self._client.secrets.transit.delete_key(name=plan.transit_key, mount_point=self.mounts.transit)
+        except hvac.exceptions.InvalidPath:
+            pass
+        for path in (plan.kv_app_path, plan.kv_mongodb_path):
+            self._client.secrets.kv.v2.delete_metadata_and_all_versions(path=path, mount_point=self.mounts.kv)

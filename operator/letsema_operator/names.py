@@ -1,0 +1,101 @@
+"""Every name the operator gives to what it creates, derived from the tenant id in one place."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+LABEL_PREFIX = "letsema.io"
+MANAGED_BY = {"app.kubernetes.io/managed-by": "letsema-operator"}
+VAULT_DB_USER = "vault"  # the CNPG managed role Vault uses as its root credential
+APP_GROUP_ROLE = "letsema_app"  # owns the tables; dynamic users are members of it (Django assume_role)
+DATABASE_NAME = "app"
+API_PORT = 8000
+
+
+@dataclass(frozen=True)
+class TenantNames:
+    """Names of the Kubernetes and Vault objects that belong to one tenant."""
+
+    tenant_id: str
+
+    @property
+    def namespace(self) -> str:
+        return f"letsema-{self.tenant_id}"
+
+    @property
+    def labels(self) -> dict[str, str]:
+        return {**MANAGED_BY, "app.kubernetes.io/part-of": "letsema", f"{LABEL_PREFIX}/tenant": self.tenant_id}
+
+    @property
+    def service_account(self) -> str:
+        return "letsema-api"
+
+    @property
+    def db_cluster(self) -> str:
+        return f"{self.tenant_id}-db"
+
+    @property
+    def db_rw_service(self) -> str:
+        return f"{self.db_cluster}-rw"
+
+    @property
+    def db_ro_service(self) -> str:
+        return f"{self.db_cluster}-ro"
+
+    @property
+    def vault_db_secret(self) -> str:
+        return f"{self.db_cluster}-vault-bootstrap"
+
+    @property
+    def api(self) -> str:
+        return "letsema-api"
+
+    @property
+    def relay(self) -> str:
+        return "letsema-relay"
+
+    @property
+    def close_of_business(self) -> str:
+        return "letsema-close-of-business"
+
+    # Vault / OpenBao
+    @property
+    def vault_db_connection(self) -> str:
+        return f"letsema-{self.tenant_id}"
+
+    @property
+    def vault_db_role(self) -> str:
+        return f"letsema-{self.tenant_id}-app"
+
+    @property
+    def vault_policy(self) -> str:
+        return f"letsema-{self.tenant_id}"
+
+    @property
+    def vault_kubernetes_role(self) -> str:
+        return f"letsema-{self.tenant_id}"
+
+    @property
+    def vault_transit_key(self) -> str:
+        return f"letsema-{self.tenant_id}-pii"
+
+    @property
+    def vault_kv_prefix(self) -> str:
+        return f"letsema/tenants/{self.tenant_id}"
+
+    @property
+    def vault_kv_app(self) -> str:
+        return f"{self.vault_kv_prefix}/app"
+
+    @property
+    def vault_kv_mongodb(self) -> str:
+        return f"{self.vault_kv_prefix}/mongodb"
+
+    @property
+    def mongo_user(self) -> str:
+        return f"letsema-{self.tenant_id}"
+
+
+def mongo_role_name(access: str) -> str:
+    """The registry role a tenant's MongoDB user is granted for ``read`` or ``readWrite`` access."""
+    return "letsema_registry_rw" if access == "readWrite" else "letsema_registry_ro"
