@@ -551,3 +551,30 @@ class TestScheduleValues:
         before = decimal.getcontext().prec
         generate_schedule(terms(principal="5000.00", rate="30", n=16, frequency="weekly", method="declining_balance"))
         assert decimal.getcontext().prec == before
+
+
+class TestTinyAmountsOverLongTerms:
+    """Where rounding each period up would repay more than is owed, components are capped (docs/domain-notes.md)."""
+
+    @pytest.mark.parametrize("amortization", ["equal_installments", "equal_principal"])
+    def test_principal_stops_once_the_balance_is_repaid(self, amortization: str) -> None:
+        # By hand: 1.00 / 150 = 0.0067 → 0.01 a week; the balance is gone after 100 weeks, the rest are 0.00.
+        schedule = generate_schedule(
+            terms(
+                principal="1.00",
+                rate="0",
+                n=150,
+                frequency="weekly",
+                method="declining_balance",
+                amortization=amortization,
+            )
+        )
+        principal = [row.principal_due for row in schedule.installments]
+        assert principal == [D("0.01")] * 100 + [ZERO] * 50
+        assert schedule.installments[99].balance_after == ZERO
+
+    def test_flat_interest_stops_once_the_total_is_charged(self) -> None:
+        # By hand: total 26.06 · 1 % · 4/52 = 0.02; per week 0.005 → 0.01; the last two weeks carry none.
+        schedule = generate_schedule(terms(principal="26.06", rate="1", n=4, frequency="weekly", method="flat"))
+        assert [str(row.interest_due) for row in schedule.installments] == ["0.01", "0.01", "0.00", "0.00"]
+        assert schedule.total_interest == D("0.02")
