@@ -1,0 +1,62 @@
+# Letsema — the two commands are `make run` and `make test`; everything else is a building block.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+TOOLS  := .tools/bin
+STAMP  := $(VENV)/.installed
+PYTEST_ARGS ?=
+
+.PHONY: help install tools run down status test test-unit test-integration test-e2e test-operator lint clean
+
+help: ## list the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml scripts/bootstrap.sh
+	@bash scripts/bootstrap.sh
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip setuptools wheel
+	$(PY) -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+install: $(STAMP) tools ## create .venv, install the project and build the local tools
+
+tools: $(STAMP) ## build FerretDB and actionlint from their Go modules into .tools/ (once)
+	@$(PY) -m letsema_dev.tools build
+
+run: install ## start the local platform (PostgreSQL primary+replica, OpenBao, MongoDB protocol) with demo data
+	$(VENV)/bin/letsema dev up
+
+status: ## show each local process, its address, health and log
+	@$(VENV)/bin/letsema dev status
+
+down: ## stop the local platform (data is kept in .letsema/)
+	$(VENV)/bin/letsema dev down
+
+test: install lint ## install what is missing, then run every test tier
+	$(PY) -m pytest -m "unit or integration or e2e or operator" --cov=letsema_core --cov-branch \
+		--cov-report=term --cov-fail-under=95 --timeout=900 $(PYTEST_ARGS)
+
+test-unit: install ## the unit tier only (no services)
+	$(PY) -m pytest -m unit $(PYTEST_ARGS)
+
+test-integration: install ## adapters against real PostgreSQL, OpenBao and the MongoDB-protocol server
+	$(PY) -m pytest -m integration $(PYTEST_ARGS)
+
+test-e2e: install ## HTTP and supervisor flows against running processes
+	$(PY) -m pytest -m e2e $(PYTEST_ARGS)
+
+test-operator: install ## the operator in-process against kmock, schemas and charts
+	$(PY) -m pytest -m operator $(PYTEST_ARGS)
+
+lint: $(STAMP) tools ## ruff, mypy (strict on letsema_core), import-linter, actionlint
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy letsema_core
+	$(VENV)/bin/mypy letsema_dev
+	$(VENV)/bin/lint-imports
+	$(TOOLS)/actionlint -color=false .github/workflows/*.yml
+
+clean: ## remove caches (keeps .venv, .tools and .letsema)
+	rm -rf .pytest_cache .mypy_cache .ruff_cache .hypothesis .coverage htmlcov build *.egg-info

@@ -1,0 +1,124 @@
+"""pytest fixtures that give every test tier real services, started on demand.
+
+Loaded by ``tests/conftest.py`` (``pytest_plugins``). Each fixture is session
+scoped and lazy: the unit tier starts nothing; the first integration test that
+asks for PostgreSQL starts a primary and a streaming replica in a temporary
+folder on free loopback ports, and the session stops them at the end.
+
+- ``pg_cluster``: PostgreSQL primary + hot standby (``.primary``, ``.replica``).
+- ``openbao``: an OpenBao dev server (in memory, random root token).
+- ``vault_platform``: ``openbao`` configured against ``pg_cluster`` exactly as the
+  local platform configures it (database engine, Transit, KV v2, policies) for two
+  test tenants, ``alpha`` and ``beta``.
+- ``mongo_url``: a MongoDB-wire-protocol server — ``LETSEMA_MONGO_URL`` if set (CI
+  points it at a real ``mongo`` service container), else ``mongod`` on PATH, else
+  FerretDB built from its Go module.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from letsema_dev.platform import TenantSpec, configure_openbao, prepare_postgres
+from letsema_dev.procs import LOOPBACK, free_port, port_accepts, wait_until
+from letsema_dev.services.ferretdb import FerretDBServer
+from letsema_dev.services.openbao import OpenBaoServer
+from letsema_dev.services.postgres import PostgresServer
+
+TEST_TENANTS = [TenantSpec("alpha", "Alpha Microfinance"), TenantSpec("beta", "Beta Credit")]
+
+# Test clusters trade durability for speed; nothing in them outlives the session.
+FAST_SETTINGS = {"fsync": "off", "synchronous_commit": "off", "full_page_writes": "off"}
+
+
+@dataclass
+class PgCluster:
+    primary: PostgresServer
+    replica: PostgresServer
+
+
+@dataclass
+class VaultPlatform:
+    openbao: OpenBaoServer
+    pg: PgCluster
+    tenants: list[TenantSpec]
+
+    def client(self) -> Any:
+        return self.openbao.client()
+
+
+@pytest.fixture(scope="session")
+def pg_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PgCluster]:
+    base = tmp_path_factory.mktemp("pg")
+    primary = PostgresServer(base_dir=base / "primary", port=free_port(), name="test-primary", settings=FAST_SETTINGS)
+    replica: PostgresServer | None = None
+    try:
+        primary.initdb()
+        primary.start()
+        replica = primary.create_replica(base_dir=base / "replica", port=free_port(), name="test-replica")
+        replica.start()
+        yield PgCluster(primary=primary, replica=replica)
+    finally:
+        if replica is not None:
+            replica.stop(mode="immediate")
+        primary.stop(mode="immediate")
+
+
+@pytest.fixture(scope="session")
+def openbao(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OpenBaoServer]:
+    server = OpenBaoServer(base_dir=tmp_path_factory.mktemp("openbao"), port=free_port(), dev=True)
+    try:
+        server.start()
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def vault_platform(openbao: OpenBaoServer, pg_cluster: PgCluster) -> VaultPlatform:
+    password = prepare_postgres(pg_cluster.primary, TEST_TENANTS)
+    configure_openbao(openbao.client(), pg_cluster.primary, TEST_TENANTS, admin_password=password)
+    return VaultPlatform(openbao=openbao, pg=pg_cluster, tenants=TEST_TENANTS)
+
+
+@pytest.fixture(scope="session")
+def mongo_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    external = os.environ.get("LETSEMA_MONGO_URL")
+    if external:
+        yield external
+        return
+    base = tmp_path_factory.mktemp("mongo")
+    if shutil.which("mongod"):
+        port = free_port()
+        (base / "data").mkdir()
+        with open(base / "mongod.log", "ab") as log:
+            proc = subprocess.Popen(
+                ["mongod", "--bind_ip", LOOPBACK, "--port", str(port), "--dbpath", str(base / "data")],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        try:
+            wait_until(lambda: port_accepts(port), timeout=30, what="mongod")
+            yield f"mongodb://{LOOPBACK}:{port}/"
+        finally:
+            proc.terminate()
+            proc.wait(timeout=30)
+        return
+    server = FerretDBServer(base_dir=base, port=free_port())
+    try:
+        server.start()
+        yield server.url
+    finally:
+        server.stop()
+
+
+def repo_root() -> Path:
+    return Path(__file__).resolve().parent.parent

@@ -1,0 +1,169 @@
+"""``letsema dev up|status|down`` as a developer runs it, in a private state folder.
+
+This drives the real supervisor as a subprocess: PostgreSQL primary + replica,
+OpenBao with persistent raft storage (initialised, then unsealed again after a
+restart), and the MongoDB-protocol server, on free loopback ports.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import hvac
+import pymongo
+import pytest
+
+from letsema_dev.procs import free_port
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+
+
+def _letsema(env: dict[str, str], *args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "letsema_dev.cli", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        stdin=subprocess.DEVNULL,
+    )
+
+
+@pytest.fixture(scope="module")
+def platform_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+    state = tmp_path_factory.mktemp("letsema-state")
+    env = {
+        **os.environ,
+        "LETSEMA_STATE_DIR": str(state),
+        "LETSEMA_PG_PORT": str(free_port()),
+        "LETSEMA_PG_REPLICA_PORT": str(free_port()),
+        "LETSEMA_OPENBAO_PORT": str(_free_port_pair()),
+        "LETSEMA_MONGO_PORT": str(free_port()),
+    }
+    env.pop("LETSEMA_MONGO_URL", None)  # exercise the supervisor's own MongoDB-protocol server
+    try:
+        yield env
+    finally:
+        _letsema(env, "dev", "down", timeout=120)
+
+
+def _free_port_pair() -> int:
+    """A port p with p+1 also free (OpenBao's API and cluster ports)."""
+    for _ in range(50):
+        port = free_port()
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port + 1))
+            except OSError:
+                continue
+        return port
+    raise RuntimeError("no free port pair")
+
+
+def _platform(env: dict[str, str]) -> dict[str, object]:
+    return dict(json.loads((Path(env["LETSEMA_STATE_DIR"]) / "platform.json").read_text()))
+
+
+def _root_client(env: dict[str, str]) -> hvac.Client:
+    info = _platform(env)
+    init = json.loads(Path(info["openbao"]["init_file"]).read_text())  # type: ignore[index]
+    return hvac.Client(url=info["openbao"]["url"], token=init["root_token"])  # type: ignore[index]
+
+
+def _psql(env: dict[str, str], sql: str, *, db: str = "letsema_khotso", replica: bool = False) -> str:
+    info = _platform(env)["postgres"]
+    node = info["replica" if replica else "primary"]  # type: ignore[index]
+    code = (
+        "import sys, psycopg\n"
+        f"c = psycopg.connect(host={node['socket_dir']!r}, port={node['port']}, dbname={db!r}, user='postgres', "
+        "autocommit=True)\n"
+        "cur = c.execute(sys.argv[1])\n"
+        "print(cur.fetchall() if cur.description else 'ok')\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code, sql], capture_output=True, text=True, check=True)
+    return out.stdout.strip()
+
+
+class TestDevPlatform:
+    def test_up_starts_every_service_healthy_and_status_says_so(self, platform_env: dict[str, str]) -> None:
+        up = _letsema(platform_env, "dev", "up")
+        assert up.returncode == 0, up.stdout + up.stderr
+        status = _letsema(platform_env, "dev", "status")
+        assert status.returncode == 0, status.stdout
+        lines = {line.split()[0]: line for line in status.stdout.splitlines()[1:]}
+        for name in ("postgres-primary", "postgres-replica", "openbao", "mongodb"):
+            assert " healthy " in lines[name], status.stdout
+            assert ".log" in lines[name] or name == "mongodb"
+        assert str(platform_env["LETSEMA_PG_PORT"]) in lines["postgres-primary"]
+        init_file = Path(_platform(platform_env)["openbao"]["init_file"])  # type: ignore[index]
+        assert oct(init_file.stat().st_mode & 0o777) == "0o600"
+
+    def test_data_survives_down_and_up(self, platform_env: dict[str, str]) -> None:
+        client = _root_client(platform_env)
+        _psql(platform_env, "CREATE TABLE IF NOT EXISTS survivor (note text)")
+        _psql(platform_env, "INSERT INTO survivor VALUES ('kept across restarts')")
+        client.secrets.kv.v2.create_or_update_secret(
+            path="letsema/khotso/e2e-probe", secret={"value": "still here"}, mount_point="secret"
+        )
+        plaintext = base64.b64encode("Ntate Mokoena, 012345678901".encode()).decode()
+        ciphertext = client.secrets.transit.encrypt_data(name="pii-khotso", plaintext=plaintext)["data"]["ciphertext"]
+        mongo: pymongo.MongoClient[dict[str, object]] = pymongo.MongoClient(
+            _platform(platform_env)["mongodb"]["url"],  # type: ignore[index]
+            serverSelectionTimeoutMS=5000,
+        )
+        mongo["letsema_e2e"]["probe"].insert_one({"k": "kept"})
+        mongo.close()
+
+        down = _letsema(platform_env, "dev", "down")
+        assert down.returncode == 0, down.stderr
+        stopped = _letsema(platform_env, "dev", "status")
+        assert stopped.returncode == 1
+        assert stopped.stdout.count(" stopped ") == 4, stopped.stdout
+
+        up = _letsema(platform_env, "dev", "up")
+        assert up.returncode == 0, up.stdout + up.stderr
+
+        assert _psql(platform_env, "SELECT note FROM survivor") == "[('kept across restarts',)]"
+        client = _root_client(platform_env)
+        secret = client.secrets.kv.v2.read_secret_version(
+            path="letsema/khotso/e2e-probe", mount_point="secret", raise_on_deleted_version=True
+        )
+        assert secret["data"]["data"] == {"value": "still here"}
+        decrypted = client.secrets.transit.decrypt_data(name="pii-khotso", ciphertext=ciphertext)["data"]["plaintext"]
+        assert base64.b64decode(decrypted).decode() == "Ntate Mokoena, 012345678901"
+        mongo = pymongo.MongoClient(_platform(platform_env)["mongodb"]["url"], serverSelectionTimeoutMS=5000)  # type: ignore[index]
+        assert mongo["letsema_e2e"]["probe"].find_one({"k": "kept"}) is not None
+        mongo.close()
+        # The replica caught up with what was written before the restart.
+        assert _psql(platform_env, "SELECT count(*) FROM survivor", replica=True) == "[(1,)]"
+
+    def test_dynamic_credentials_work_after_restart(self, platform_env: dict[str, str]) -> None:
+        import psycopg
+
+        client = _root_client(platform_env)
+        creds = client.secrets.database.generate_credentials(name="tsepo-app")["data"]
+        with psycopg.connect(
+            host="127.0.0.1",
+            port=int(platform_env["LETSEMA_PG_PORT"]),
+            dbname="letsema_tsepo",
+            user=creds["username"],
+            password=creds["password"],
+        ) as conn:
+            assert conn.execute("SELECT current_database()").fetchone() == ("letsema_tsepo",)
+
+    def test_a_port_in_use_is_named_with_the_variable_to_change_it(self, platform_env: dict[str, str]) -> None:
+        _letsema(platform_env, "dev", "down")
+        with socket.socket() as blocker:
+            blocker.bind(("127.0.0.1", int(platform_env["LETSEMA_PG_PORT"])))
+            blocker.listen()
+            result = _letsema(platform_env, "dev", "up")
+        assert result.returncode == 3
+        assert f"port {platform_env['LETSEMA_PG_PORT']}" in result.stderr
+        assert "LETSEMA_PG_PORT" in result.stderr
