@@ -112,7 +112,7 @@ class TestDevPlatform:
         client.secrets.kv.v2.create_or_update_secret(
             path="letsema/khotso/e2e-probe", secret={"value": "still here"}, mount_point="secret"
         )
-        plaintext = base64.b64encode("Ntate Mokoena, 012345678901".encode()).decode()
+        plaintext = base64.b64encode(b"Ntate Mokoena, 012345678901").decode()
         ciphertext = client.secrets.transit.encrypt_data(name="pii-khotso", plaintext=plaintext)["data"]["ciphertext"]
         mongo: pymongo.MongoClient[dict[str, object]] = pymongo.MongoClient(
             _platform(platform_env)["mongodb"]["url"],  # type: ignore[index]

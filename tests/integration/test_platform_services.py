@@ -4,6 +4,7 @@ OpenBao's database engine, Transit and KV, and the MongoDB-wire-protocol server.
 from __future__ import annotations
 
 import base64
+import contextlib
 import time
 import uuid
 
@@ -25,10 +26,9 @@ class TestStreamingReplica:
         written = time.monotonic()
         seen = []
         while time.monotonic() - written < 1.0 and not seen:
-            try:
+            # UndefinedTable: the CREATE TABLE itself has not been replayed yet.
+            with contextlib.suppress(psycopg.errors.UndefinedTable):
                 seen = pg_cluster.replica.execute("SELECT marker FROM replication_probe WHERE marker = %s", (marker,))
-            except psycopg.errors.UndefinedTable:
-                pass  # the CREATE TABLE itself has not been replayed yet
             if not seen:
                 time.sleep(0.01)
         assert seen == [(marker,)], "the row did not reach the replica within one second"
@@ -106,12 +106,14 @@ class TestOpenBaoTransitAndKv:
         ciphertext = client.secrets.transit.encrypt_data(name=tenant.transit_key, plaintext=plaintext)["data"][
             "ciphertext"
         ]
-        assert ciphertext.startswith("vault:v1:") and "012345678901" not in ciphertext
+        assert ciphertext.startswith("vault:v1:")
+        assert "012345678901" not in ciphertext
         decrypted = client.secrets.transit.decrypt_data(name=tenant.transit_key, ciphertext=ciphertext)
         assert base64.b64decode(decrypted["data"]["plaintext"]) == b"012345678901"
         first = client.secrets.transit.generate_hmac(name="nid-hmac", hash_input=plaintext)["data"]["hmac"]
         second = client.secrets.transit.generate_hmac(name="nid-hmac", hash_input=plaintext)["data"]["hmac"]
-        assert first == second and first.startswith("vault:v1:")
+        assert first == second
+        assert first.startswith("vault:v1:")
 
     def test_kv_holds_each_tenants_generated_secrets(self, vault_platform: VaultPlatform) -> None:
         client = vault_platform.client()
