@@ -13,7 +13,10 @@ from typing import Protocol, runtime_checkable
 
 from letsema_core.borrowers import Borrower, Consent, DuplicateSuspicion
 from letsema_core.credit.registry import CreditAccountEvent
+from letsema_core.credit.report import CreditAssessment
 from letsema_core.identity import Identifier
+from letsema_core.loans import Loan, LoanApplication
+from letsema_core.products import LoanProduct
 
 
 @runtime_checkable
@@ -59,11 +62,66 @@ class Outbox(Protocol):
 
     ``append`` stores an event with the business change (same transaction); appending an ``event_id``
     already there changes nothing. ``pending`` returns unpublished events in append order, at most
-    ``limit``; ``mark_published`` removes them from ``pending`` (unknown ids are ignored).
+    ``limit``; ``mark_published`` removes them from ``pending`` (unknown ids are ignored). Published
+    events are kept (or at least their per-loan sequence), so ``last_sequence`` never goes back.
     """
 
     def append(self, event: CreditAccountEvent) -> None: ...
 
+    def last_sequence(self, *, lender_mfi: str, loan_ref: str) -> int:
+        """The highest ``sequence`` appended for this loan, published or not; 0 when none."""
+        ...
+
     def pending(self, *, limit: int = 100) -> Sequence[CreditAccountEvent]: ...
 
     def mark_published(self, event_ids: Sequence[str]) -> None: ...
+
+
+@runtime_checkable
+class ProductRepository(Protocol):
+    """The MFI's loan products by id. ``get`` raises ``NotFound``."""
+
+    def add(self, product_id: str, product: LoanProduct) -> None: ...
+
+    def get(self, product_id: str) -> LoanProduct: ...
+
+
+@runtime_checkable
+class ApplicationRepository(Protocol):
+    """Loan applications and their credit assessments. Contract: ``tests/contracts/application_repository.py``.
+
+    ``add`` stores a new application (``ValidationError`` rule ``unique`` if the id exists); ``save``
+    stores its new state; ``get`` raises ``NotFound`` and returns an application equal to the one saved.
+    ``record_assessment`` keeps every assessment; ``latest_assessment`` returns the last recorded or ``None``.
+    """
+
+    def add(self, application: LoanApplication) -> None: ...
+
+    def save(self, application: LoanApplication) -> None: ...
+
+    def get(self, application_id: str) -> LoanApplication: ...
+
+    def record_assessment(self, application_id: str, assessment: CreditAssessment) -> None: ...
+
+    def latest_assessment(self, application_id: str) -> CreditAssessment | None: ...
+
+
+@runtime_checkable
+class LoanRepository(Protocol):
+    """Disbursed loans. Contract: ``tests/contracts/loan_repository.py``.
+
+    ``add`` stores a new loan (``ValidationError`` rule ``unique`` if the id exists); ``save`` stores its
+    new state; ``get`` raises ``NotFound``; ``get_by_transaction`` finds the loan holding a ledger
+    transaction (``NotFound`` otherwise); ``active`` lists active loans ordered by id (close of business
+    reads it).
+    """
+
+    def add(self, loan: Loan) -> None: ...
+
+    def save(self, loan: Loan) -> None: ...
+
+    def get(self, loan_id: str) -> Loan: ...
+
+    def get_by_transaction(self, transaction_id: str) -> Loan: ...
+
+    def active(self) -> Sequence[Loan]: ...

@@ -2,16 +2,22 @@
 
 from letsema_core.testing.fakes import (
     HmacKeyedHasher,
+    InMemoryApplicationRepository,
     InMemoryBorrowerRepository,
     InMemoryConsentRepository,
     InMemoryCreditRegistry,
+    InMemoryLoanRepository,
     InMemoryOutbox,
+    InMemoryProductRepository,
 )
 
 __all__ = [
     "HmacKeyedHasher",
+    "InMemoryApplicationRepository",
     "InMemoryBorrowerRepository",
     "InMemoryConsentRepository",
     "InMemoryCreditRegistry",
+    "InMemoryLoanRepository",
     "InMemoryOutbox",
+    "InMemoryProductRepository",
 ]

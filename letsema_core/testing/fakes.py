@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import hmac
 from collections.abc import Sequence
@@ -16,8 +17,11 @@ from letsema_core.credit.registry import (
     CreditInquiry,
     apply_account_event,
 )
-from letsema_core.errors import NotFound
+from letsema_core.credit.report import CreditAssessment
+from letsema_core.errors import NotFound, ValidationError
 from letsema_core.identity import Identifier
+from letsema_core.loans import Loan, LoanApplication, LoanStatus
+from letsema_core.products import LoanProduct
 
 
 class HmacKeyedHasher:
@@ -94,6 +98,12 @@ class InMemoryOutbox:
     def append(self, event: CreditAccountEvent) -> None:
         self._events.setdefault(event.event_id, event)
 
+    def last_sequence(self, *, lender_mfi: str, loan_ref: str) -> int:
+        return max(
+            (e.sequence for e in self._events.values() if (e.lender_mfi, e.loan_ref) == (lender_mfi, loan_ref)),
+            default=0,
+        )
+
     def pending(self, *, limit: int = 100) -> Sequence[CreditAccountEvent]:
         return [e for e in self._events.values() if e.event_id not in self._published][:limit]
 
@@ -145,3 +155,81 @@ class InMemoryCreditRegistry:
         resolved = dispute.resolve(by_mfi=by_mfi, resolution=resolution, at=at)
         self._disputes[dispute_id] = resolved
         return resolved
+
+
+class InMemoryProductRepository:
+    def __init__(self) -> None:
+        self._products: dict[str, LoanProduct] = {}
+
+    def add(self, product_id: str, product: LoanProduct) -> None:
+        self._products[product_id] = product
+
+    def get(self, product_id: str) -> LoanProduct:
+        try:
+            return self._products[product_id]
+        except KeyError:
+            raise NotFound(entity="loan product", key=product_id) from None
+
+
+class InMemoryApplicationRepository:
+    """Stores copies, as a database would: a change is only kept once ``save`` is called."""
+
+    def __init__(self) -> None:
+        self._applications: dict[str, LoanApplication] = {}
+        self._assessments: dict[str, list[CreditAssessment]] = {}
+
+    def add(self, application: LoanApplication) -> None:
+        if application.application_id in self._applications:
+            raise ValidationError("an application with this id exists", field="application_id", rule="unique")
+        self._applications[application.application_id] = copy.deepcopy(application)
+
+    def save(self, application: LoanApplication) -> None:
+        self.get(application.application_id)
+        self._applications[application.application_id] = copy.deepcopy(application)
+
+    def get(self, application_id: str) -> LoanApplication:
+        try:
+            return copy.deepcopy(self._applications[application_id])
+        except KeyError:
+            raise NotFound(entity="loan application", key=application_id) from None
+
+    def record_assessment(self, application_id: str, assessment: CreditAssessment) -> None:
+        self.get(application_id)
+        self._assessments.setdefault(application_id, []).append(assessment)
+
+    def latest_assessment(self, application_id: str) -> CreditAssessment | None:
+        recorded = self._assessments.get(application_id)
+        return recorded[-1] if recorded else None
+
+
+class InMemoryLoanRepository:
+    """Stores copies, as a database would: a change is only kept once ``save`` is called."""
+
+    def __init__(self) -> None:
+        self._loans: dict[str, Loan] = {}
+
+    def add(self, loan: Loan) -> None:
+        if loan.loan_id in self._loans:
+            raise ValidationError("a loan with this id exists", field="loan_id", rule="unique")
+        self._loans[loan.loan_id] = copy.deepcopy(loan)
+
+    def save(self, loan: Loan) -> None:
+        self.get(loan.loan_id)
+        self._loans[loan.loan_id] = copy.deepcopy(loan)
+
+    def get(self, loan_id: str) -> Loan:
+        try:
+            return copy.deepcopy(self._loans[loan_id])
+        except KeyError:
+            raise NotFound(entity="loan", key=loan_id) from None
+
+    def get_by_transaction(self, transaction_id: str) -> Loan:
+        for loan in self._loans.values():
+            if any(t.transaction_id == transaction_id for t in loan.transactions):
+                return copy.deepcopy(loan)
+        raise NotFound(entity="loan transaction", key=transaction_id)
+
+    def active(self) -> Sequence[Loan]:
+        return [
+            copy.deepcopy(self._loans[k]) for k in sorted(self._loans) if self._loans[k].status is LoanStatus.ACTIVE
+        ]

@@ -1,0 +1,160 @@
+"""Loan servicing: repayments (idempotent), reversals, write-off and the daily close of business."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+from letsema_core.credit.keys import KeyedHasher
+from letsema_core.credit.registry import AccountEventType
+from letsema_core.loans import CloseOfBusinessResult, LoanStatus, LoanTransaction, RepaymentResult
+from letsema_core.loans import run_close_of_business as close_loans
+from letsema_core.ports import BorrowerRepository, LoanRepository, Outbox, ProductRepository
+from letsema_core.services.context import Tenant
+from letsema_core.services.registry_events import account_event_for
+
+# The registry learns of arrears when the loan changes bucket and, because DEFAULT_HISTORY fires at 90
+# days past due while the 91-180 bucket starts at 91, also when the loan reaches 90 days.
+REGISTRY_DPD_MILESTONES = (90,)
+
+
+def record_repayment(
+    *,
+    loan_id: str,
+    amount: Decimal | str | int,
+    on: date,
+    tenant: Tenant,
+    loans: LoanRepository,
+    borrowers: BorrowerRepository,
+    products: ProductRepository,
+    outbox: Outbox,
+    hasher: KeyedHasher,
+    idempotency_key: str | None = None,
+    external_ref: str | None = None,
+    transaction_id: str | None = None,
+) -> RepaymentResult:
+    """Post a repayment and queue the registry update (``repayment``, or ``closed`` when it repays the loan).
+
+    Idempotent by ``idempotency_key`` (the API header or the mobile-money receipt number): a repeat with
+    the same amount and date returns the original transaction with ``duplicate=True``, stores nothing
+    and queues nothing. Raises ``NotFound``, ``IdempotencyKeyReused``, ``OverpaymentRefused`` (payoff in
+    details), ``IllegalLoanTransition`` and ``ValidationError`` as ``Loan.record_repayment`` does.
+    """
+    loan = loans.get(loan_id)
+    result = loan.record_repayment(
+        on=on, amount=amount, idempotency_key=idempotency_key, external_ref=external_ref, transaction_id=transaction_id
+    )
+    if result.duplicate:
+        return result
+    loans.save(loan)
+    account_event_for(
+        loan=loan,
+        event_type=AccountEventType.CLOSED if loan.status is LoanStatus.CLOSED else AccountEventType.REPAYMENT,
+        on=on,
+        tenant=tenant,
+        borrowers=borrowers,
+        products=products,
+        hasher=hasher,
+        outbox=outbox,
+    )
+    return result
+
+
+def reverse_repayment(
+    *,
+    transaction_id: str,
+    on: date,
+    tenant: Tenant,
+    loans: LoanRepository,
+    borrowers: BorrowerRepository,
+    products: ProductRepository,
+    outbox: Outbox,
+    hasher: KeyedHasher,
+    reversal_id: str | None = None,
+) -> RepaymentResult:
+    """Reverse a repayment (a mirror transaction; later payments replayed) and queue ``repayment_reversed``.
+
+    Raises ``NotFound``, ``RepaymentAlreadyReversed``, ``IllegalLoanTransition``, ``ValidationError``.
+    """
+    loan = loans.get_by_transaction(transaction_id)
+    result = loan.reverse_repayment(transaction_id=transaction_id, on=on, reversal_id=reversal_id)
+    loans.save(loan)
+    account_event_for(
+        loan=loan,
+        event_type=AccountEventType.REPAYMENT_REVERSED,
+        on=on,
+        tenant=tenant,
+        borrowers=borrowers,
+        products=products,
+        hasher=hasher,
+        outbox=outbox,
+    )
+    return result
+
+
+def write_off_loan(
+    *,
+    loan_id: str,
+    on: date,
+    tenant: Tenant,
+    loans: LoanRepository,
+    borrowers: BorrowerRepository,
+    products: ProductRepository,
+    outbox: Outbox,
+    hasher: KeyedHasher,
+) -> LoanTransaction:
+    """Write off the loan's outstanding principal and queue ``written_off``. Raises as ``Loan.write_off``."""
+    loan = loans.get(loan_id)
+    transaction = loan.write_off(on=on)
+    loans.save(loan)
+    account_event_for(
+        loan=loan,
+        event_type=AccountEventType.WRITTEN_OFF,
+        on=on,
+        tenant=tenant,
+        borrowers=borrowers,
+        products=products,
+        hasher=hasher,
+        outbox=outbox,
+    )
+    return transaction
+
+
+def run_close_of_business(
+    *,
+    as_of: date,
+    tenant: Tenant,
+    loans: LoanRepository,
+    borrowers: BorrowerRepository,
+    products: ProductRepository,
+    outbox: Outbox,
+    hasher: KeyedHasher,
+) -> CloseOfBusinessResult:
+    """Close of business for ``as_of`` over the active loans; queue ``arrears_changed`` registry events.
+
+    A loan's event is queued when its arrears bucket changed or it reached a DPD milestone (90). Idempotent
+    per date: loans already processed for ``as_of`` are skipped, so a second run stores and queues nothing;
+    after a crash halfway, a rerun finishes the rest.
+    """
+    active = list(loans.active())
+    before = {loan.loan_id: loan.days_past_due for loan in active}
+    result = close_loans(loans=active, as_of=as_of)
+    processed = set(result.processed)
+    changed_bucket = {e.loan_id for e in result.arrears_changes}
+    for loan in active:
+        if loan.loan_id not in processed:
+            continue
+        loans.save(loan)
+        crossed = any(before[loan.loan_id] < m <= loan.days_past_due for m in REGISTRY_DPD_MILESTONES)
+        if loan.loan_id in changed_bucket or crossed:
+            account_event_for(
+                loan=loan,
+                event_type=AccountEventType.ARREARS_CHANGED,
+                on=as_of,
+                tenant=tenant,
+                borrowers=borrowers,
+                products=products,
+                hasher=hasher,
+                outbox=outbox,
+            )
+    return result
