@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from typing import Any, Final
@@ -53,6 +54,7 @@ class TermOutOfRange(ValidationError):
     http_status = 422
 
 
+@dataclass(frozen=True, slots=True, init=False)
 class LoanProduct:
     """A loan product an MFI offers. Immutable; validated when built.
 
@@ -70,28 +72,6 @@ class LoanProduct:
     ``principal_min`` are not less than it (``less_than_principal``); ``approval_limit`` ≤ 0;
     ``max_debt_to_income_percent`` is not in (0, 100].
     """
-
-    __slots__ = (
-        "amortization",
-        "annual_interest_rate_percent",
-        "approval_limit",
-        "code",
-        "credit_check_mandatory",
-        "currency",
-        "grace_periods_principal",
-        "interest_method",
-        "late_penalty_percent",
-        "max_debt_to_income_percent",
-        "name",
-        "penalty_grace_days",
-        "principal_max",
-        "principal_min",
-        "repayment_frequency",
-        "term_max",
-        "term_min",
-        "upfront_fee_amount",
-        "upfront_fee_percent",
-    )
 
     code: str
     name: str
@@ -225,26 +205,6 @@ class LoanProduct:
         values["credit_check_mandatory"] = credit_check_mandatory
         for name_, value in values.items():
             object.__setattr__(self, name_, value)
-
-    def __setattr__(self, name: str, value: object) -> None:
-        raise AttributeError(f"LoanProduct is immutable: cannot set {name}")
-
-    def __delattr__(self, name: str) -> None:
-        raise AttributeError(f"LoanProduct is immutable: cannot delete {name}")
-
-    def _key(self) -> tuple[object, ...]:
-        return tuple(getattr(self, name) for name in self.__slots__)
-
-    def __eq__(self, other: object) -> bool:
-        if isinstance(other, LoanProduct):
-            return self._key() == other._key()
-        return NotImplemented
-
-    def __hash__(self) -> int:
-        return hash(self._key())
-
-    def __repr__(self) -> str:
-        return f"LoanProduct(code={self.code!r}, name={self.name!r})"
 
     @property
     def max_debt_to_income_ratio(self) -> Decimal:

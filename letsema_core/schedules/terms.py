@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from enum import StrEnum
@@ -58,6 +59,7 @@ class Amortization(StrEnum):
     EQUAL_PRINCIPAL = "equal_principal"
 
 
+@dataclass(frozen=True, slots=True, init=False)
 class LoanTerms:
     """The agreed terms of one loan: everything ``generate_schedule`` needs. Immutable.
 
@@ -73,21 +75,6 @@ class LoanTerms:
     > 100 or the up-front fees are not less than the principal (``less_than_principal``).
     """
 
-    __slots__ = (
-        "amortization",
-        "annual_interest_rate_percent",
-        "disbursement_date",
-        "first_repayment_date",
-        "grace_periods_principal",
-        "interest_method",
-        "principal",
-        "repayment_frequency",
-        "term_in_periods",
-        "upfront_fee_amount",
-        "upfront_fee_percent",
-        "upfront_fees",
-    )
-
     principal: Decimal
     annual_interest_rate_percent: Decimal
     term_in_periods: int
@@ -99,7 +86,7 @@ class LoanTerms:
     grace_periods_principal: int
     upfront_fee_percent: Decimal
     upfront_fee_amount: Decimal
-    upfront_fees: Decimal
+    upfront_fees: Decimal = field(init=False)
     """Total up-front fee in cents: round(principal · percent / 100) + fixed amount."""
 
     def __init__(
@@ -173,12 +160,6 @@ class LoanTerms:
         set_(self, "upfront_fee_amount", fee_amount)
         set_(self, "upfront_fees", fees)
 
-    def __setattr__(self, name: str, value: object) -> None:
-        raise AttributeError(f"LoanTerms is immutable: cannot set {name}")
-
-    def __delattr__(self, name: str) -> None:
-        raise AttributeError(f"LoanTerms is immutable: cannot delete {name}")
-
     @property
     def periods_per_year(self) -> int:
         return self.repayment_frequency.periods_per_year
@@ -192,21 +173,6 @@ class LoanTerms:
     def net_disbursed(self) -> Decimal:
         """What the borrower receives: principal minus the up-front fees deducted at disbursement."""
         return self.principal - self.upfront_fees
-
-    def _key(self) -> tuple[object, ...]:
-        return tuple(getattr(self, name) for name in self.__slots__)
-
-    def __eq__(self, other: object) -> bool:
-        if isinstance(other, LoanTerms):
-            return self._key() == other._key()
-        return NotImplemented
-
-    def __hash__(self) -> int:
-        return hash(self._key())
-
-    def __repr__(self) -> str:
-        fields = ", ".join(f"{name}={getattr(self, name)!r}" for name in self.__slots__ if name != "upfront_fees")
-        return f"LoanTerms({fields})"
 
 
 def upfront_fees_for(*, principal: Decimal, percent: Decimal, amount: Decimal) -> Decimal:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict, replace
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -85,7 +86,9 @@ class TestLoanProduct:
         assert hash(p) == hash(product())
         assert p != product(name="Other")
         assert p != "SME-12"
-        assert repr(p) == "LoanProduct(code='SME-12', name='Small business, monthly')"
+        assert "code='SME-12'" in repr(p)
+        assert replace(p, name="Renamed").name == "Renamed"
+        assert asdict(p)["principal_min"] == D("500.00")
 
 
 class TestLoanProductValidation:

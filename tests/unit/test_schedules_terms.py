@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -85,6 +86,12 @@ class TestLoanTermsCoercion:
         assert build() != build(principal="10000.01")
         assert build() != "not terms"
         assert "principal=Decimal('10000.00')" in repr(build())
+
+    def test_replace_revalidates_and_recomputes_the_fees(self) -> None:
+        changed = replace(build(upfront_fee_percent="1"), principal="20000")
+        assert (changed.principal, changed.upfront_fees) == (D("20000.00"), D("200.00"))
+        with pytest.raises(ValidationError):
+            replace(build(), term_in_periods=0)
 
 
 def rejection(**changes: Any) -> ValidationError:
