@@ -13,7 +13,7 @@ from enum import Enum
 from typing import Final, TypeVar
 
 from letsema_core.errors import ValidationError
-from letsema_core.money import CENT, Money, to_decimal
+from letsema_core.money import CENT, CURRENCY, Money, to_decimal
 
 AmountInput = Decimal | int | str | Money
 """What callers may pass for an amount or a rate: never a float."""
@@ -32,9 +32,14 @@ def coerce_amount(
 ) -> Decimal:
     """An amount of money in cents: ``Decimal`` with two places, ≥ 0 (or > 0), ≤ ``MAX_AMOUNT``.
 
-    Raises ``ValidationError`` with rule ``decimal`` (not a decimal, e.g. a float),
+    Raises ``ValidationError`` with rule ``currency`` (``Money`` in another currency than LSL),
+    ``decimal`` (not a decimal, e.g. a float),
     ``min_value``, ``max_value`` or ``max_decimal_places`` (fractions of a cent).
     """
+    if isinstance(value, Money) and value.currency != CURRENCY:
+        raise ValidationError(
+            f"{field} must be in {CURRENCY}, not {value.currency}", field=field, rule="currency", currency=CURRENCY
+        )
     amount = to_decimal(value, field=field)
     if amount < 0 or (amount == 0 and not allow_zero):
         raise ValidationError(

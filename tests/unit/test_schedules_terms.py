@@ -112,6 +112,7 @@ class TestLoanTermsValidation:
             ({"principal": "ten"}, "principal", "decimal"),
             ({"principal": "NaN"}, "principal", "decimal"),
             ({"principal": True}, "principal", "decimal"),
+            ({"principal": Money("100.00", "ZAR")}, "principal", "currency"),
             ({"annual_interest_rate_percent": "-0.01"}, "annual_interest_rate_percent", "min_value"),
             ({"annual_interest_rate_percent": "1000.01"}, "annual_interest_rate_percent", "max_value"),
             ({"annual_interest_rate_percent": "12.0000001"}, "annual_interest_rate_percent", "max_decimal_places"),
