@@ -26,9 +26,17 @@ from __future__ import annotations
 import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
-from letsema_dev.services.postgres import PostgresServer
+
+class AdminConnection(Protocol):
+    """What configuration needs of a PostgreSQL server: an address and a superuser's SQL."""
+
+    host: str
+    port: int
+
+    def execute(self, sql: Any, params: Any = None, *, dbname: str = "postgres") -> list[tuple[Any, ...]]: ...
+
 
 DB_CONNECTION = "letsema-pg"
 HMAC_KEY = "nid-hmac"
@@ -71,7 +79,7 @@ def _ident(name: str) -> str:
     return '"' + name + '"'
 
 
-def prepare_postgres(pg: PostgresServer, tenants: Iterable[TenantSpec]) -> str | None:
+def prepare_postgres(pg: AdminConnection, tenants: Iterable[TenantSpec]) -> str | None:
     """Create the admin login, group roles and databases. Returns a fresh admin password
     only when the admin login was created now (OpenBao must then be given it and rotate it)."""
     password: str | None = None
@@ -139,7 +147,7 @@ path "{KV_MOUNT}/data/letsema/{t.tenant_id}/*" {{ capabilities = ["read"] }}
 
 
 def configure_openbao(
-    client: Any, pg: PostgresServer, tenants: list[TenantSpec], *, admin_password: str | None
+    client: Any, pg: AdminConnection, tenants: list[TenantSpec], *, admin_password: str | None
 ) -> None:
     """Enable and configure the engines for ``tenants`` against ``pg``. Idempotent."""
     enable_engines(client)
@@ -148,7 +156,7 @@ def configure_openbao(
         client.secrets.database.configure(
             name=DB_CONNECTION,
             plugin_name="postgresql-database-plugin",
-            connection_url=f"postgresql://{{{{username}}}}:{{{{password}}}}@127.0.0.1:{pg.port}/postgres?sslmode=disable",
+            connection_url=f"postgresql://{{{{username}}}}:{{{{password}}}}@{pg.host}:{pg.port}/postgres?sslmode=disable",
             username=VAULT_ADMIN,
             password=admin_password,
             allowed_roles=roles,
@@ -160,7 +168,7 @@ def configure_openbao(
         current = client.secrets.database.read_connection(name=DB_CONNECTION)["data"]
         cfg = current["connection_details"]
         url = cfg["connection_url"]
-        want = f"postgresql://{{{{username}}}}:{{{{password}}}}@127.0.0.1:{pg.port}/postgres?sslmode=disable"
+        want = f"postgresql://{{{{username}}}}:{{{{password}}}}@{pg.host}:{pg.port}/postgres?sslmode=disable"
         if sorted(current.get("allowed_roles") or []) != sorted(roles) or url != want:
             # Updating a connection without a password keeps the rotated one.
             client.write(

@@ -116,12 +116,11 @@ def read_pid(pid_file: Path) -> int | None:
 
 def stop_pid(pid: int, *, timeout: float = 10.0, sig: int = signal.SIGTERM) -> None:
     """Signal the process group of ``pid`` (``sig`` then SIGKILL after ``timeout``) and wait for it."""
-    for target in (lambda s: os.killpg(pid, s), lambda s: os.kill(pid, s)):
-        try:
-            target(sig)
-            break
-        except (ProcessLookupError, PermissionError):
-            continue
+    try:
+        os.killpg(pid, sig)
+    except (ProcessLookupError, PermissionError):
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(pid, sig)
     deadline = time.monotonic() + timeout
     while pid_alive(pid):
         if time.monotonic() > deadline:

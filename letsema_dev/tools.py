@@ -1,37 +1,30 @@
 """Build the developer tools that come from Go modules into ``.tools/bin`` (once).
 
 ``python -m letsema_dev.tools build`` builds what is missing: FerretDB (the
-MongoDB-protocol server) and actionlint (the GitHub Actions linter).
+MongoDB-protocol server), actionlint (the GitHub Actions linter) and the Docker
+Compose CLI plugin (to check docker-compose.yml with ``docker compose config``,
+client only: there is no Docker engine here).
 """
 
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
 import sys
 
-from letsema_dev.paths import tools_dir
+from letsema_dev.gobuild import build_go_command
 from letsema_dev.services.ferretdb import build_ferretdb
 
-ACTIONLINT = "github.com/rhysd/actionlint/cmd/actionlint@v1.7.12"
-
-
-def go_binary() -> str:
-    found = shutil.which("go") or "/usr/local/go/bin/go"
-    if not os.path.exists(found):
-        raise RuntimeError("Go is needed to build the developer tools; install Go 1.24+")
-    return found
+ACTIONLINT = ("github.com/rhysd/actionlint", "v1.7.12", "cmd/actionlint")
+COMPOSE = ("github.com/docker/compose/v2", "v2.40.3", "cmd")
 
 
 def build_actionlint() -> None:
-    target = tools_dir() / "bin" / "actionlint"
-    if target.exists():
-        return
-    print("building actionlint from its Go module (first time only)…", flush=True)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    env = {**os.environ, "GOBIN": str(target.parent), "CGO_ENABLED": "0", "GOFLAGS": "-mod=mod"}
-    subprocess.run([go_binary(), "install", ACTIONLINT], check=True, env=env)
+    module, version, package = ACTIONLINT
+    build_go_command(module=module, version=version, package=package, binary_name="actionlint")
+
+
+def build_compose() -> None:
+    module, version, package = COMPOSE
+    build_go_command(module=module, version=version, package=package, binary_name="docker-compose")
 
 
 def main(argv: list[str]) -> int:
@@ -40,6 +33,7 @@ def main(argv: list[str]) -> int:
         return 2
     build_ferretdb()
     build_actionlint()
+    build_compose()
     return 0
 
 

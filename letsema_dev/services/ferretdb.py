@@ -11,13 +11,10 @@ dropped), no multi-document transactions, ``$max`` ignored on upsert.
 
 from __future__ import annotations
 
-import json
-import os
-import shutil
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+from letsema_dev.gobuild import build_go_command
 from letsema_dev.paths import tools_dir
 from letsema_dev.procs import (
     LOOPBACK,
@@ -38,40 +35,20 @@ def ferretdb_binary() -> Path:
     return tools_dir() / "bin" / "ferretdb"
 
 
+def _write_version(src: Path) -> None:
+    (src / "build" / "version" / "version.txt").write_text(FERRETDB_VERSION + "\n")
+
+
 def build_ferretdb(*, quiet: bool = False) -> Path:
     """Build FerretDB into the tools folder unless it is already there; return the binary."""
-    binary = ferretdb_binary()
-    stamp = binary.with_suffix(".version")
-    if binary.exists() and stamp.exists() and stamp.read_text().strip() == FERRETDB_VERSION:
-        return binary
-    go = shutil.which("go") or "/usr/local/go/bin/go"
-    if not Path(go).exists():
-        raise RuntimeError("Go is needed to build FerretDB (the MongoDB-protocol server); install Go 1.24+")
-    env = {**os.environ, "GOFLAGS": "-mod=mod", "CGO_ENABLED": "0"}
-    out = subprocess.run(
-        [go, "mod", "download", "-json", f"{FERRETDB_MODULE}@{FERRETDB_VERSION}"],
-        capture_output=True,
-        text=True,
-        check=True,
-        env=env,
+    return build_go_command(
+        module=FERRETDB_MODULE,
+        version=FERRETDB_VERSION,
+        package="cmd/ferretdb",
+        binary_name="ferretdb",
+        prepare=_write_version,
+        quiet=quiet,
     )
-    src_dir = Path(json.loads(out.stdout)["Dir"])
-    work = tools_dir() / "src" / f"ferretdb-{FERRETDB_VERSION}"
-    if work.exists():
-        shutil.rmtree(work)
-    shutil.copytree(src_dir, work)
-    for root, dirs, files in os.walk(work):
-        for name in dirs + files:
-            p = os.path.join(root, name)
-            os.chmod(p, os.stat(p).st_mode | 0o200)
-    (work / "build" / "version" / "version.txt").write_text(FERRETDB_VERSION + "\n")
-    binary.parent.mkdir(parents=True, exist_ok=True)
-    if not quiet:
-        print(f"building FerretDB {FERRETDB_VERSION} from its Go module (first time only, ~2 min)…", flush=True)
-    subprocess.run([go, "build", "-trimpath", "-o", str(binary), "./cmd/ferretdb"], cwd=work, check=True, env=env)
-    stamp.write_text(FERRETDB_VERSION + "\n")
-    shutil.rmtree(work, ignore_errors=True)
-    return binary
 
 
 @dataclass

@@ -85,6 +85,8 @@ class PostgresServer:
     settings: dict[str, str] = field(default_factory=dict)
     bin_dir: Path = field(default_factory=find_bin_dir)
 
+    host: str = LOOPBACK
+
     @property
     def data_dir(self) -> Path:
         return self.base_dir / "data"
