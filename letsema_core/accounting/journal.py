@@ -107,16 +107,12 @@ class JournalEntry:
 def _lines(debits: Iterable[tuple[str, Decimal]], credits: Iterable[tuple[str, Decimal]]) -> tuple[JournalLine, ...]:
     """Lines for the non-zero amounts; a negative amount moves to the other side."""
     out: list[JournalLine] = []
-    for code, amount in debits:
+    signed = [*debits, *((code, -amount) for code, amount in credits)]
+    for code, amount in signed:
         if amount > 0:
             out.append(JournalLine(code, amount, _ZERO))
         elif amount < 0:
             out.append(JournalLine(code, _ZERO, -amount))
-    for code, amount in credits:
-        if amount > 0:
-            out.append(JournalLine(code, _ZERO, amount))
-        elif amount < 0:
-            out.append(JournalLine(code, -amount, _ZERO))
     return tuple(out)
 
 

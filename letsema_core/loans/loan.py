@@ -304,10 +304,18 @@ class Loan:
         return self.schedule.installments[0].total_due
 
     def payoff_amount(self, *, on: date) -> Decimal:
-        """What repays the loan in full on ``on`` (see ``allocation.payoff_amount``); 0 unless active."""
+        """What repays the loan in full by a payment dated ``on``; 0 unless active.
+
+        Computed on the balances left by the repayments dated on or before ``on``
+        and the penalties charged before ``on`` (exactly what a payment dated
+        ``on`` is allocated against; see ``allocation.payoff_amount``).
+        """
         if self.status is not LoanStatus.ACTIVE:
             return _ZERO
-        return payoff_amount(balances=self.balances, on=on)
+        repayments = [t for t in self.active_repayments() if t.on <= on]
+        charges = [c for c in self.penalty_charges if c.charged_on < on]
+        _, balances, _ = self._replay(repayments, charges)
+        return payoff_amount(balances=balances, on=on)
 
     def amount_overdue(self, *, as_of: date) -> Decimal:
         """Everything outstanding on installments due before ``as_of``."""

@@ -75,6 +75,7 @@ class TestAllocateRepayment:
             Decimal("235.00"),
         )
         assert result.allocated == Decimal("300.00")
+        assert sum((entry.total for entry in result.lines), Z) == Decimal("300.00")
         assert result.unallocated == Z
 
     def test_an_allocation_never_exceeds_what_is_due_and_returns_the_rest_unallocated(self) -> None:

@@ -98,6 +98,14 @@ class TestPenaltyCharging:
         run_close_of_business(loans=[loan], as_of=days(4))
         assert loan.payoff_amount(on=days(5)) == Decimal("325.50")
 
+    def test_the_payoff_on_the_charge_day_leaves_that_days_penalty_out(self) -> None:
+        loan = make_loan()
+        run_close_of_business(loans=[loan], as_of=days(4))
+        payoff = loan.payoff_amount(on=days(4))
+        assert payoff == Decimal("320.00")
+        loan.record_repayment(on=days(4), amount=payoff)
+        assert loan.status is LoanStatus.CLOSED
+
 
 class TestArrearsState:
     def test_dpd_and_bucket_are_updated_with_an_event_on_change(self) -> None:
