@@ -37,3 +37,14 @@ class OutboxContract(FloatTrapped):
         assert list(outbox.pending()) == [second]
         outbox.append(first)
         assert list(outbox.pending()) == [second]
+
+    def test_last_sequence_is_per_loan_and_survives_publishing(self, outbox: Outbox) -> None:
+        assert outbox.last_sequence(lender_mfi="khotso", loan_ref="L-1") == 0
+        first, second = account_event(sequence=1), account_event(sequence=2)
+        outbox.append(first)
+        outbox.append(second)
+        outbox.append(account_event(loan_ref="L-2", sequence=7))
+        outbox.mark_published([first.event_id, second.event_id])
+        assert outbox.last_sequence(lender_mfi="khotso", loan_ref="L-1") == 2
+        assert outbox.last_sequence(lender_mfi="khotso", loan_ref="L-2") == 7
+        assert outbox.last_sequence(lender_mfi="tsepo", loan_ref="L-1") == 0

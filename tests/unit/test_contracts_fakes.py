@@ -6,15 +6,19 @@ import pytest
 
 from letsema_core.testing import (
     HmacKeyedHasher,
+    InMemoryApplicationRepository,
     InMemoryBorrowerRepository,
     InMemoryConsentRepository,
     InMemoryCreditRegistry,
+    InMemoryLoanRepository,
     InMemoryOutbox,
 )
+from tests.contracts.application_repository import ApplicationRepositoryContract
 from tests.contracts.borrower_repository import BorrowerRepositoryContract
 from tests.contracts.consent_repository import ConsentRepositoryContract
 from tests.contracts.credit_registry import CreditRegistryContract
 from tests.contracts.keyed_hasher import KeyedHasherContract
+from tests.contracts.loan_repository import LoanRepositoryContract
 from tests.contracts.outbox import OutboxContract
 
 pytestmark = pytest.mark.unit
@@ -52,3 +56,15 @@ class TestInMemoryOutbox(OutboxContract):
     @pytest.fixture
     def outbox(self) -> InMemoryOutbox:
         return InMemoryOutbox()
+
+
+class TestInMemoryApplicationRepository(ApplicationRepositoryContract):
+    @pytest.fixture
+    def applications(self) -> InMemoryApplicationRepository:
+        return InMemoryApplicationRepository()
+
+
+class TestInMemoryLoanRepository(LoanRepositoryContract):
+    @pytest.fixture
+    def loans(self) -> InMemoryLoanRepository:
+        return InMemoryLoanRepository()
