@@ -81,10 +81,11 @@ class BorrowerRepositoryContract(FloatTrapped):
         found = borrowers.find_by_name_and_birth_date(normalised_name="palesa mokoena", date_of_birth=date(1990, 5, 17))
         assert sorted(b.id for b in found) == ["B-1", "B-2"]
 
-    def test_suspicions_are_listed_for_both_borrowers(self, borrowers: BorrowerRepository) -> None:
+    def test_suspicions_are_listed_once_for_both_borrowers(self, borrowers: BorrowerRepository) -> None:
         suspicion = DuplicateSuspicion(
             borrower_id="B-2", matching_borrower_id="B-1", reason="same_name_and_date_of_birth", detected_on=date.min
         )
+        borrowers.add_suspicion(suspicion)
         borrowers.add_suspicion(suspicion)
         assert list(borrowers.suspicions_for("B-1")) == [suspicion]
         assert list(borrowers.suspicions_for("B-2")) == [suspicion]

@@ -64,6 +64,7 @@ class LoanRepositoryContract(FloatTrapped):
             loans.get_by_transaction("T-404")
 
     def test_repayments_and_reversals_are_kept_once_saved(self, loans: LoanRepository) -> None:
+        loans.add(make_loan("L-0"))
         loans.add(make_loan())
         loan = loans.get("L-1")
         paid = loan.record_repayment(on=date(2026, 2, 5), amount="945.60", idempotency_key="K-1")

@@ -30,6 +30,7 @@ from letsema_core.products import LoanProduct
 from letsema_core.services import (
     CreditCheckRequired,
     Tenant,
+    account_event_for,
     approve_application,
     assess_application,
     borrower_credit_file,
@@ -380,6 +381,12 @@ class TestQuote:
         assert offer.key_facts.installment_amount == Decimal("945.60")
         assert offer.schedule.installments[0].due_date == date(2026, 2, 5)
 
+    def test_unknown_product_is_not_found(self, khotso: Mfi) -> None:
+        with pytest.raises(NotFound):
+            quote(
+                product_id="nope", principal="1000", term_in_periods=3, disbursement_date=DAY0, products=khotso.products
+            )
+
 
 class TestApplicationDecisions:
     def test_assessment_uses_the_products_dti_and_the_new_installment(self, khotso: Mfi) -> None:
@@ -499,6 +506,23 @@ class TestDisburseLoan:
         assert khotso.outbox.pending() == []
         with pytest.raises(NotFound):
             khotso.loans.get("L-1")
+
+    def test_loan_without_borrower_cannot_be_shared(self, khotso: Mfi) -> None:
+        khotso.onboard_and_lend()
+        loan = khotso.loans.get("L-1")
+        loan.borrower_id = None
+        with pytest.raises(ValidationError) as excinfo:
+            account_event_for(
+                loan=loan,
+                event_type=AccountEventType.REPAYMENT,
+                on=DAY0,
+                tenant=khotso.tenant,
+                borrowers=khotso.borrowers,
+                products=khotso.products,
+                hasher=khotso.hasher,
+                outbox=khotso.outbox,
+            )
+        assert (excinfo.value.field, excinfo.value.rule) == ("loan", "required")
 
 
 class TestRecordRepayment:
