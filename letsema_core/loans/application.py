@@ -91,9 +91,12 @@ def check_may_decide(*, role: Role | str) -> Role:
     """Return the role if it may approve or reject applications at all.
 
     Only ``mfi_admin`` and ``branch_manager`` decide; any other role raises
-    ``NotPermittedToApprove``.
+    ``NotPermittedToApprove``; a name that is no ``Role`` raises ``ValidationError``.
     """
-    resolved = Role(role)
+    try:
+        resolved = Role(role)
+    except ValueError:
+        raise ValidationError(f"unknown role {role!r}", field="role", rule="known_role") from None
     if resolved not in _DECIDING_ROLES:
         raise NotPermittedToApprove(
             f"a {resolved.value} may not approve or reject applications", details={"role": resolved.value}

@@ -454,7 +454,13 @@ class Loan:
             self.transactions[index] = new
         self.balances = balances
         self.closed_on = closed_on
-        self.status = LoanStatus.CLOSED if closed_on is not None else LoanStatus.ACTIVE
+        if closed_on is None:
+            self.status = LoanStatus.ACTIVE
+        else:
+            # A closed loan carries no arrears; a re-opened one gets its arrears back at the next close of business.
+            self.status = LoanStatus.CLOSED
+            self.days_past_due = 0
+            self.arrears_bucket = ArrearsBucket.CURRENT
         return tuple(changes)
 
     # --------------------------------------------------------------- commands

@@ -214,9 +214,10 @@ class TestApprovalAuthority:
             app.reject(by="checker", role=role, on=D1, reasons=("x",))
         assert app.status is ApplicationStatus.SUBMITTED
 
-    def test_an_unknown_role_is_a_value_error(self) -> None:
-        with pytest.raises(ValueError, match="cashier"):
+    def test_an_unknown_role_is_a_validation_error(self) -> None:
+        with pytest.raises(ValidationError) as info:
             check_approval_authority(role="cashier", amount="1.00", approval_limit=None)
+        assert (info.value.field, info.value.rule) == ("role", "known_role")
 
 
 class TestValidation:

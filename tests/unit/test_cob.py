@@ -121,6 +121,14 @@ class TestArrearsState:
             run_close_of_business(loans=[loan], as_of=days(31)).arrears_changes[0].to_bucket is ArrearsBucket.DAYS_31_60
         )
 
+    def test_closing_the_loan_clears_its_arrears_state(self) -> None:
+        loan = make_loan(percent="0")
+        run_close_of_business(loans=[loan], as_of=days(45))
+        assert loan.arrears_bucket is ArrearsBucket.DAYS_31_60
+        loan.record_repayment(on=days(46), amount=loan.payoff_amount(on=days(46)))
+        assert (loan.status, loan.days_past_due, loan.arrears_bucket) == (LoanStatus.CLOSED, 0, ArrearsBucket.CURRENT)
+        assert loan.worst_days_past_due == 45
+
     def test_a_repayment_brings_the_loan_back_to_current(self) -> None:
         loan = make_loan(percent="0")
         run_close_of_business(loans=[loan], as_of=days(5))
