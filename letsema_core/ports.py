@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Protocol, runtime_checkable
 
+from letsema_core.accounting import JournalEntry
 from letsema_core.borrowers import Borrower, Consent, DuplicateSuspicion
 from letsema_core.credit.registry import CreditAccountEvent
 from letsema_core.credit.report import CreditAssessment
@@ -125,3 +126,16 @@ class LoanRepository(Protocol):
     def get_by_transaction(self, transaction_id: str) -> Loan: ...
 
     def active(self) -> Sequence[Loan]: ...
+
+
+@runtime_checkable
+class Journal(Protocol):
+    """The MFI's general journal (double-entry). Contract: ``tests/contracts/journal.py``.
+
+    ``post`` stores a balanced entry; posting an ``entry_id`` that exists raises ``ValidationError``
+    (rule ``unique``) — entries are never replaced. ``entries`` returns them in posting order.
+    """
+
+    def post(self, entry: JournalEntry) -> None: ...
+
+    def entries(self) -> Sequence[JournalEntry]: ...

@@ -24,6 +24,7 @@ from letsema_core.ports import (
     ApplicationRepository,
     BorrowerRepository,
     ConsentRepository,
+    Journal,
     LoanRepository,
     Outbox,
     ProductRepository,
@@ -35,6 +36,7 @@ from letsema_core.schedules import (
     generate_schedule,
     key_fact_statement_for,
 )
+from letsema_core.services.bookkeeping import post_ledger_entries
 from letsema_core.services.context import Tenant
 from letsema_core.services.credit import pull_credit_report
 from letsema_core.services.registry_events import account_event_for
@@ -248,9 +250,10 @@ def disburse_loan(
     loans: LoanRepository,
     outbox: Outbox,
     hasher: KeyedHasher,
+    journal: Journal,
     first_repayment_date: date | None = None,
 ) -> Disbursement:
-    """Open the loan of an approved application on ``on`` and queue its ``account_opened`` event.
+    """Open the loan of an approved application on ``on``, post its journal entry, queue ``account_opened``.
 
     The schedule is generated from the product's terms for the approved principal and term, disbursed
     on ``on``; the penalty terms are copied from the product. Raises ``NotFound``,
@@ -275,6 +278,7 @@ def disburse_loan(
     )
     loans.add(loan)
     applications.save(application)
+    post_ledger_entries(loan_id=loan_id, transaction=loan.transactions[0], on=on, journal=journal)
     event = account_event_for(
         loan=loan,
         event_type=AccountEventType.ACCOUNT_OPENED,

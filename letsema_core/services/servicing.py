@@ -9,7 +9,8 @@ from letsema_core.credit.keys import KeyedHasher
 from letsema_core.credit.registry import AccountEventType
 from letsema_core.loans import CloseOfBusinessResult, LoanStatus, LoanTransaction, RepaymentResult
 from letsema_core.loans import run_close_of_business as close_loans
-from letsema_core.ports import BorrowerRepository, LoanRepository, Outbox, ProductRepository
+from letsema_core.ports import BorrowerRepository, Journal, LoanRepository, Outbox, ProductRepository
+from letsema_core.services.bookkeeping import post_ledger_entries
 from letsema_core.services.context import Tenant
 from letsema_core.services.registry_events import account_event_for
 
@@ -29,11 +30,14 @@ def record_repayment(
     products: ProductRepository,
     outbox: Outbox,
     hasher: KeyedHasher,
+    journal: Journal,
     idempotency_key: str | None = None,
     external_ref: str | None = None,
     transaction_id: str | None = None,
 ) -> RepaymentResult:
-    """Post a repayment and queue the registry update (``repayment``, or ``closed`` when it repays the loan).
+    """Post a repayment with its journal entries and queue the registry update (``repayment``, or
+    ``closed`` when it repays the loan). A backdated payment also posts the re-allocation entries of the
+    later repayments it moved.
 
     Idempotent by ``idempotency_key`` (the API header or the mobile-money receipt number): a repeat with
     the same amount and date returns the original transaction with ``duplicate=True``, stores nothing
@@ -47,6 +51,9 @@ def record_repayment(
     if result.duplicate:
         return result
     loans.save(loan)
+    post_ledger_entries(
+        loan_id=loan_id, transaction=result.transaction, reallocated=result.reallocated, on=on, journal=journal
+    )
     account_event_for(
         loan=loan,
         event_type=AccountEventType.CLOSED if loan.status is LoanStatus.CLOSED else AccountEventType.REPAYMENT,
@@ -70,15 +77,20 @@ def reverse_repayment(
     products: ProductRepository,
     outbox: Outbox,
     hasher: KeyedHasher,
+    journal: Journal,
     reversal_id: str | None = None,
 ) -> RepaymentResult:
-    """Reverse a repayment (a mirror transaction; later payments replayed) and queue ``repayment_reversed``.
+    """Reverse a repayment (a mirror transaction and journal entry; later payments replayed and their
+    re-allocations posted) and queue ``repayment_reversed``.
 
     Raises ``NotFound``, ``RepaymentAlreadyReversed``, ``IllegalLoanTransition``, ``ValidationError``.
     """
     loan = loans.get_by_transaction(transaction_id)
     result = loan.reverse_repayment(transaction_id=transaction_id, on=on, reversal_id=reversal_id)
     loans.save(loan)
+    post_ledger_entries(
+        loan_id=loan.loan_id, transaction=result.transaction, reallocated=result.reallocated, on=on, journal=journal
+    )
     account_event_for(
         loan=loan,
         event_type=AccountEventType.REPAYMENT_REVERSED,
@@ -102,11 +114,16 @@ def write_off_loan(
     products: ProductRepository,
     outbox: Outbox,
     hasher: KeyedHasher,
+    journal: Journal,
 ) -> LoanTransaction:
-    """Write off the loan's outstanding principal and queue ``written_off``. Raises as ``Loan.write_off``."""
+    """Write off the loan's outstanding principal, post the loss and queue ``written_off``.
+
+    Raises ``NotFound`` and as ``Loan.write_off``.
+    """
     loan = loans.get(loan_id)
     transaction = loan.write_off(on=on)
     loans.save(loan)
+    post_ledger_entries(loan_id=loan_id, transaction=transaction, on=on, journal=journal)
     account_event_for(
         loan=loan,
         event_type=AccountEventType.WRITTEN_OFF,

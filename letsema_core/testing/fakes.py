@@ -8,6 +8,7 @@ import hmac
 from collections.abc import Sequence
 from datetime import date, datetime
 
+from letsema_core.accounting import JournalEntry
 from letsema_core.borrowers import Borrower, Consent, DuplicateIdentifier, DuplicateSuspicion
 from letsema_core.credit.registry import (
     CreditAccount,
@@ -233,3 +234,16 @@ class InMemoryLoanRepository:
         return [
             copy.deepcopy(self._loans[k]) for k in sorted(self._loans) if self._loans[k].status is LoanStatus.ACTIVE
         ]
+
+
+class InMemoryJournal:
+    def __init__(self) -> None:
+        self._entries: dict[str, JournalEntry] = {}
+
+    def post(self, entry: JournalEntry) -> None:
+        if entry.entry_id in self._entries:
+            raise ValidationError("a journal entry with this id exists", field="entry_id", rule="unique")
+        self._entries[entry.entry_id] = entry
+
+    def entries(self) -> Sequence[JournalEntry]:
+        return list(self._entries.values())

@@ -10,6 +10,7 @@ from letsema_core.testing import (
     InMemoryBorrowerRepository,
     InMemoryConsentRepository,
     InMemoryCreditRegistry,
+    InMemoryJournal,
     InMemoryLoanRepository,
     InMemoryOutbox,
 )
@@ -17,6 +18,7 @@ from tests.contracts.application_repository import ApplicationRepositoryContract
 from tests.contracts.borrower_repository import BorrowerRepositoryContract
 from tests.contracts.consent_repository import ConsentRepositoryContract
 from tests.contracts.credit_registry import CreditRegistryContract
+from tests.contracts.journal import JournalContract
 from tests.contracts.keyed_hasher import KeyedHasherContract
 from tests.contracts.loan_repository import LoanRepositoryContract
 from tests.contracts.outbox import OutboxContract
@@ -68,3 +70,9 @@ class TestInMemoryLoanRepository(LoanRepositoryContract):
     @pytest.fixture
     def loans(self) -> InMemoryLoanRepository:
         return InMemoryLoanRepository()
+
+
+class TestInMemoryJournal(JournalContract):
+    @pytest.fixture
+    def journal(self) -> InMemoryJournal:
+        return InMemoryJournal()

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from letsema_core.accounting import CASH, LOANS_RECEIVABLE, WRITE_OFF_EXPENSE, trial_balance
 from letsema_core.borrowers import ConsentRequired, DuplicateIdentifier
 from letsema_core.credit import (
     AccountEventType,
@@ -24,7 +25,10 @@ from letsema_core.loans import (
     IdempotencyKeyReused,
     IllegalApplicationTransition,
     LoanStatus,
+    LoanTransaction,
     MakerCheckerViolation,
+    Reallocation,
+    TransactionType,
 )
 from letsema_core.products import LoanProduct
 from letsema_core.services import (
@@ -49,12 +53,14 @@ from letsema_core.services import (
     submit_application,
     write_off_loan,
 )
+from letsema_core.services.bookkeeping import post_ledger_entries
 from letsema_core.testing import (
     HmacKeyedHasher,
     InMemoryApplicationRepository,
     InMemoryBorrowerRepository,
     InMemoryConsentRepository,
     InMemoryCreditRegistry,
+    InMemoryJournal,
     InMemoryLoanRepository,
     InMemoryOutbox,
     InMemoryProductRepository,
@@ -102,6 +108,7 @@ class Mfi:
     applications: InMemoryApplicationRepository = field(default_factory=InMemoryApplicationRepository)
     loans: InMemoryLoanRepository = field(default_factory=InMemoryLoanRepository)
     outbox: InMemoryOutbox = field(default_factory=InMemoryOutbox)
+    journal: InMemoryJournal = field(default_factory=InMemoryJournal)
 
     def __post_init__(self) -> None:
         self.products.add("biz12", monthly_product())
@@ -116,6 +123,10 @@ class Mfi:
             "outbox": self.outbox,
             "hasher": self.hasher,
         }
+
+    @property
+    def posting(self) -> dict[str, Any]:
+        return {**self.servicing, "journal": self.journal}
 
     @property
     def reporting(self) -> dict[str, Any]:
@@ -202,7 +213,7 @@ class Mfi:
             by="officer-1",
             on=DAY0,
             applications=self.applications,
-            **self.servicing,
+            **self.posting,
         )
 
     def onboard_and_lend(self, *, borrower_id: str = "B-1", loan_id: str = "L-1", nid: str = NID) -> None:
@@ -215,7 +226,7 @@ class Mfi:
         self.disburse(application_id, loan_id)
 
     def repay(self, amount: str, *, on: date, key: str | None = None, loan_id: str = "L-1") -> Any:
-        return record_repayment(loan_id=loan_id, amount=amount, on=on, idempotency_key=key, **self.servicing)
+        return record_repayment(loan_id=loan_id, amount=amount, on=on, idempotency_key=key, **self.posting)
 
 
 @pytest.fixture
@@ -572,7 +583,7 @@ class TestRecordRepayment:
     def test_reversal_restores_the_balance_and_queues_repayment_reversed(self, khotso: Mfi) -> None:
         khotso.onboard_and_lend()
         paid = khotso.repay("945.60", on=date(2026, 2, 5))
-        reverse_repayment(transaction_id=paid.transaction.transaction_id, on=date(2026, 2, 6), **khotso.servicing)
+        reverse_repayment(transaction_id=paid.transaction.transaction_id, on=date(2026, 2, 6), **khotso.posting)
         assert khotso.loans.get("L-1").outstanding_principal == Decimal("10000.00")
         last = khotso.outbox.all_events[-1]
         assert (last.event_type, last.outstanding_balance, last.sequence) == (
@@ -614,7 +625,7 @@ class TestCloseOfBusinessAndWriteOff:
     def test_write_off_reports_the_principal_written_off(self, khotso: Mfi) -> None:
         khotso.onboard_and_lend()
         self.run(khotso, date(2026, 6, 10))
-        write_off_loan(loan_id="L-1", on=date(2026, 6, 10), **khotso.servicing)
+        write_off_loan(loan_id="L-1", on=date(2026, 6, 10), **khotso.posting)
         last = khotso.outbox.all_events[-1]
         assert (last.event_type, last.status, last.outstanding_balance) == (
             AccountEventType.WRITTEN_OFF,
@@ -622,3 +633,62 @@ class TestCloseOfBusinessAndWriteOff:
             Decimal("10000.00"),
         )
         assert last.days_past_due == khotso.loans.get("L-1").days_past_due == 125
+
+
+class TestJournalPostings:
+    def test_every_money_movement_posts_a_balanced_entry(self, khotso: Mfi) -> None:
+        khotso.onboard_and_lend()
+        paid = khotso.repay("945.60", on=date(2026, 2, 5))
+        reverse_repayment(transaction_id=paid.transaction.transaction_id, on=date(2026, 2, 6), **khotso.posting)
+        descriptions = [e.description for e in khotso.journal.entries()]
+        assert descriptions == [
+            "loan disbursement",
+            "repayment",
+            f"reversal of repayment {paid.transaction.transaction_id}",
+        ]
+        balance = trial_balance(khotso.journal.entries(), as_of=date(2026, 2, 6))
+        assert balance.is_balanced
+        assert balance.row(LOANS_RECEIVABLE).balance == Decimal("10000.00")
+        assert balance.row(CASH).balance == Decimal("-10000.00")
+
+    def test_duplicate_repayment_posts_nothing(self, khotso: Mfi) -> None:
+        khotso.onboard_and_lend()
+        khotso.repay("945.60", on=date(2026, 2, 5), key="K-1")
+        khotso.repay("945.60", on=date(2026, 2, 5), key="K-1")
+        assert len(khotso.journal.entries()) == 2
+
+    def test_backdated_payment_and_reversal_on_one_day_post_distinct_reallocations(self, khotso: Mfi) -> None:
+        khotso.onboard_and_lend()
+        khotso.repay("945.60", on=date(2026, 3, 5))
+        backdated = khotso.repay("500.00", on=date(2026, 2, 5))
+        assert backdated.reallocated
+        reverse_repayment(transaction_id=backdated.transaction.transaction_id, on=date(2026, 2, 5), **khotso.posting)
+        ids = [e.entry_id for e in khotso.journal.entries()]
+        assert len(ids) == len(set(ids)) == 6
+        balance = trial_balance(khotso.journal.entries(), as_of=date(2026, 3, 10))
+        assert balance.is_balanced
+        assert balance.row(LOANS_RECEIVABLE).balance == khotso.loans.get("L-1").outstanding_principal
+
+    def test_write_off_posts_the_loss(self, khotso: Mfi) -> None:
+        khotso.onboard_and_lend()
+        write_off_loan(loan_id="L-1", on=date(2026, 6, 10), **khotso.posting)
+        balance = trial_balance(khotso.journal.entries(), as_of=date(2026, 6, 10))
+        assert balance.row(WRITE_OFF_EXPENSE).balance == Decimal("10000.00")
+        assert balance.row(LOANS_RECEIVABLE).balance == Decimal("0.00")
+
+    def test_nothing_is_posted_for_a_zero_write_off_or_an_unchanged_split(self) -> None:
+        journal = InMemoryJournal()
+        zero = LoanTransaction(
+            transaction_id="T-9", sequence=9, kind=TransactionType.WRITE_OFF, on=DAY0, amount=Decimal("0.00")
+        )
+        same = LoanTransaction(
+            transaction_id="T-2", sequence=2, kind=TransactionType.REPAYMENT, on=DAY0, amount=Decimal("10.00")
+        )
+        post_ledger_entries(
+            loan_id="L-1",
+            transaction=zero,
+            reallocated=[Reallocation(before=same, after=same)],
+            on=DAY0,
+            journal=journal,
+        )
+        assert journal.entries() == []
