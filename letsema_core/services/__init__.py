@@ -9,7 +9,12 @@ and recording the inquiry. The caller wraps one use case in one database transac
 """
 
 from letsema_core.services.context import Tenant
-from letsema_core.services.credit import borrower_credit_file, pull_credit_report
+from letsema_core.services.credit import (
+    borrower_credit_file,
+    open_credit_dispute,
+    pull_credit_report,
+    resolve_credit_dispute,
+)
 from letsema_core.services.lending import (
     CreditCheckRequired,
     Disbursement,
@@ -43,6 +48,7 @@ __all__ = [
     "borrower_credit_file",
     "create_application",
     "disburse_loan",
+    "open_credit_dispute",
     "pull_credit_report",
     "quote",
     "record_consent",
@@ -50,6 +56,7 @@ __all__ = [
     "register_borrower",
     "reject_application",
     "relay_outbox",
+    "resolve_credit_dispute",
     "reverse_repayment",
     "revoke_consent",
     "run_close_of_business",

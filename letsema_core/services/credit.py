@@ -1,4 +1,4 @@
-"""Credit reports (consent required, every pull an inquiry) and the borrower's own credit file."""
+"""Credit reports (consent required, every pull an inquiry), the borrower's own credit file, disputes."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from datetime import datetime
 
 from letsema_core.borrowers import require_active_consent
 from letsema_core.credit.keys import KeyedHasher, borrower_key
-from letsema_core.credit.registry import CreditFile, CreditInquiry, CreditRegistry
+from letsema_core.credit.registry import CreditDispute, CreditFile, CreditInquiry, CreditRegistry
 from letsema_core.credit.report import CreditReport, build_credit_report
 from letsema_core.errors import ValidationError
 from letsema_core.ports import BorrowerRepository, ConsentRepository
@@ -71,3 +71,43 @@ def borrower_credit_file(
     borrower = borrowers.get(borrower_id)
     key = borrower_key(identifier=borrower.primary_identifier, hasher=hasher)
     return registry.credit_file(country=tenant.country, borrower_key=key)
+
+
+def open_credit_dispute(
+    *,
+    dispute_id: str,
+    borrower_id: str,
+    lender_mfi: str,
+    loan_ref: str,
+    reason: str,
+    at: datetime,
+    tenant: Tenant,
+    borrowers: BorrowerRepository,
+    registry: CreditRegistry,
+    hasher: KeyedHasher,
+) -> CreditDispute:
+    """Record the borrower's dispute of one registry account (any MFI's); it is flagged on reports while
+    open. Raises ``NotFound`` (borrower, or no such account in the borrower's file) and
+    ``ValidationError`` (empty reason)."""
+    if not reason or not reason.strip():
+        raise ValidationError("a reason is required", field="reason", rule="required")
+    borrower = borrowers.get(borrower_id)
+    dispute = CreditDispute(
+        dispute_id=dispute_id,
+        country=tenant.country,
+        borrower_key=borrower_key(identifier=borrower.primary_identifier, hasher=hasher),
+        lender_mfi=lender_mfi,
+        loan_ref=loan_ref,
+        reason=reason.strip(),
+        opened_at=at,
+    )
+    registry.open_dispute(dispute)
+    return dispute
+
+
+def resolve_credit_dispute(
+    *, dispute_id: str, resolution: str, at: datetime, tenant: Tenant, registry: CreditRegistry
+) -> CreditDispute:
+    """Resolve a dispute of one of this MFI's accounts. Raises ``NotFound``, ``DisputeNotOwned`` (403,
+    another MFI's account), ``InvalidTransition`` (already resolved), ``ValidationError``."""
+    return registry.resolve_dispute(dispute_id=dispute_id, by_mfi=tenant.mfi_id, resolution=resolution, at=at)

@@ -15,6 +15,8 @@ from letsema_core.credit import (
     AccountEventType,
     CreditAccountEvent,
     CreditAccountStatus,
+    DisputeNotOwned,
+    DisputeStatus,
     FlagCode,
     Recommendation,
 )
@@ -40,6 +42,7 @@ from letsema_core.services import (
     borrower_credit_file,
     create_application,
     disburse_loan,
+    open_credit_dispute,
     pull_credit_report,
     quote,
     record_consent,
@@ -47,6 +50,7 @@ from letsema_core.services import (
     register_borrower,
     reject_application,
     relay_outbox,
+    resolve_credit_dispute,
     reverse_repayment,
     revoke_consent,
     run_close_of_business,
@@ -372,6 +376,55 @@ class TestPullCreditReport:
         assert report.totals.total_monthly_installment == Decimal("1891.20")
         assert report.has_flag(FlagCode.ACTIVE_LOANS_ELSEWHERE)
         assert {a.lender_mfi for a in report.accounts} == {"khotso", "tsepo"}
+
+
+class TestCreditDisputes:
+    def test_borrower_disputes_another_mfis_account_which_alone_resolves_it(self, khotso: Mfi, tsepo: Mfi) -> None:
+        khotso.onboard_and_lend()
+        relay_outbox(outbox=khotso.outbox, registry=khotso.registry)
+        tsepo.register()
+        dispute = open_credit_dispute(
+            dispute_id="D-1",
+            borrower_id="B-1",
+            lender_mfi="khotso",
+            loan_ref="L-1",
+            reason=" never took this loan ",
+            at=AT0,
+            **_file_ports(tsepo),
+        )
+        assert dispute.reason == "never took this loan"
+        assert borrower_credit_file(borrower_id="B-1", **_file_ports(tsepo)).disputes == (dispute,)
+        with pytest.raises(DisputeNotOwned):
+            resolve_credit_dispute(
+                dispute_id="D-1", resolution="no", at=AT0, tenant=tsepo.tenant, registry=tsepo.registry
+            )
+        resolved = resolve_credit_dispute(
+            dispute_id="D-1", resolution="identity confirmed", at=AT0, tenant=khotso.tenant, registry=khotso.registry
+        )
+        assert resolved.status is DisputeStatus.RESOLVED
+
+    def test_dispute_needs_a_reason_and_an_account(self, khotso: Mfi) -> None:
+        khotso.register()
+        with pytest.raises(ValidationError):
+            open_credit_dispute(
+                dispute_id="D-1",
+                borrower_id="B-1",
+                lender_mfi="x",
+                loan_ref="L",
+                reason="",
+                at=AT0,
+                **_file_ports(khotso),
+            )
+        with pytest.raises(NotFound):
+            open_credit_dispute(
+                dispute_id="D-1",
+                borrower_id="B-1",
+                lender_mfi="x",
+                loan_ref="L",
+                reason="r",
+                at=AT0,
+                **_file_ports(khotso),
+            )
 
 
 def _file_ports(mfi: Mfi) -> dict[str, Any]:
