@@ -129,6 +129,23 @@ class TestLoanProperties:
         assert loan.state() == before
 
     @settings(max_examples=150, deadline=None)
+    @given(loan=loans(), ops=operations, pick=st.integers(0, 100))
+    def test_reversing_then_reposting_any_payment_alone_on_its_date_restores_the_state(
+        self, loan: Loan, ops: list[tuple[str, int, int]], pick: int
+    ) -> None:
+        apply(loan, ops)
+        active = loan.active_repayments()
+        dates = [t.on for t in active]
+        alone = [t for t in active if dates.count(t.on) == 1]
+        if loan.status is LoanStatus.WRITTEN_OFF or not alone:
+            return
+        target = alone[pick % len(alone)]
+        before = loan.state()
+        loan.reverse_repayment(transaction_id=target.transaction_id, on=target.on)
+        loan.record_repayment(on=target.on, amount=target.amount)
+        assert loan.state() == before
+
+    @settings(max_examples=150, deadline=None)
     @given(loan=loans(), ops=operations, offset=st.integers(0, 500))
     def test_close_of_business_twice_equals_once(
         self, loan: Loan, ops: list[tuple[str, int, int]], offset: int
