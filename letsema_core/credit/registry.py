@@ -38,14 +38,9 @@ _EVENT_NAMESPACE: Final = uuid.UUID("5b0f6c8e-6f5e-4a53-9a8e-6c657473656d")  # f
 _PER_MONTH: Final[dict[str, tuple[int, int]]] = {"monthly": (1, 1), "fortnightly": (26, 12), "weekly": (52, 12)}
 
 
-def monthly_equivalent(*, installment_amount: Decimal, repayment_frequency: str) -> Decimal:
-    """An installment expressed per month, rounded half-up to the cent.
-
-    ``weekly`` × 52/12, ``fortnightly`` × 26/12, ``monthly`` × 1. Raises ``ValidationError``
-    (``repayment_frequency``, ``choice``) for another frequency.
-    """
+def _per_month(repayment_frequency: str) -> tuple[int, int]:
     try:
-        numerator, denominator = _PER_MONTH[str(repayment_frequency)]
+        return _PER_MONTH[str(repayment_frequency)]
     except KeyError:
         raise ValidationError(
             f"unknown repayment frequency {repayment_frequency!r}",
@@ -53,6 +48,15 @@ def monthly_equivalent(*, installment_amount: Decimal, repayment_frequency: str)
             rule="choice",
             allowed=sorted(_PER_MONTH),
         ) from None
+
+
+def monthly_equivalent(*, installment_amount: Decimal, repayment_frequency: str) -> Decimal:
+    """An installment expressed per month, rounded half-up to the cent.
+
+    ``weekly`` × 52/12, ``fortnightly`` × 26/12, ``monthly`` × 1. Raises ``ValidationError``
+    (``repayment_frequency``, ``choice``) for another frequency.
+    """
+    numerator, denominator = _per_month(repayment_frequency)
     return round_cent(installment_amount * numerator / denominator)
 
 
@@ -148,10 +152,13 @@ class CreditAccountEvent:
             raise ValidationError("days past due cannot be negative", field="days_past_due", rule="min_value", limit=0)
         try:
             type_value = AccountEventType(event_type)
+        except ValueError:
+            raise ValidationError(f"unknown event type {event_type!r}", field="event_type", rule="choice") from None
+        try:
             status_value = CreditAccountStatus(status)
-        except ValueError as exc:
-            raise ValidationError(str(exc), field="event_type/status", rule="choice") from None
-        monthly_equivalent(installment_amount=Decimal(0), repayment_frequency=repayment_frequency)
+        except ValueError:
+            raise ValidationError(f"unknown account status {status!r}", field="status", rule="choice") from None
+        _per_month(repayment_frequency)
         return cls(
             event_id=cls.make_event_id(lender_mfi=lender_mfi, loan_ref=loan_ref, sequence=sequence),
             event_type=type_value,

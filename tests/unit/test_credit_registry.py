@@ -100,8 +100,8 @@ class TestCreditAccountEventPayload:
             ({"sequence": 0}, "sequence", "min_value"),
             ({"days_past_due": -1}, "days_past_due", "min_value"),
             ({"outstanding_balance": "-1"}, "outstanding_balance", "min_value"),
-            ({"status": "frozen"}, "event_type/status", "choice"),
-            ({"event_type": "renamed"}, "event_type/status", "choice"),
+            ({"status": "frozen"}, "status", "choice"),
+            ({"event_type": "renamed"}, "event_type", "choice"),
             ({"repayment_frequency": "daily"}, "repayment_frequency", "choice"),
         ],
     )
