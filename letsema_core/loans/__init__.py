@@ -20,7 +20,8 @@ Exports:
 - Arrears (pure) — ``days_past_due``, ``arrears_bucket``, ``ArrearsBucket``,
   ``BUCKET_UPPER_BOUNDS``, ``late_penalty_amount``, ``penalty_is_due``.
 - Close of business — ``run_close_of_business``, ``CloseOfBusinessResult``,
-  events ``PenaltyCharged``, ``ArrearsChanged`` (``CloseOfBusinessEvent``).
+  events ``PenaltyCharged``, ``ArrearsChanged``, ``RepaymentReallocated``
+  (``CloseOfBusinessEvent``).
 """
 
 from letsema_core.loans.allocation import (
@@ -67,6 +68,7 @@ from letsema_core.loans.loan import (
     PenaltyCharged,
     Reallocation,
     RepaymentAlreadyReversed,
+    RepaymentReallocated,
     RepaymentResult,
     StatementLine,
     TransactionType,
@@ -98,6 +100,7 @@ __all__ = [
     "Reallocation",
     "RepaymentAllocation",
     "RepaymentAlreadyReversed",
+    "RepaymentReallocated",
     "RepaymentResult",
     "Role",
     "StatementLine",

@@ -12,7 +12,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 
-from letsema_core.loans.loan import ArrearsChanged, CloseOfBusinessEvent, Loan, LoanStatus, PenaltyCharged
+from letsema_core.loans.loan import (
+    ArrearsChanged,
+    CloseOfBusinessEvent,
+    Loan,
+    LoanStatus,
+    PenaltyCharged,
+    RepaymentReallocated,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +38,11 @@ class CloseOfBusinessResult:
     @property
     def arrears_changes(self) -> tuple[ArrearsChanged, ...]:
         return tuple(e for e in self.events if isinstance(e, ArrearsChanged))
+
+    @property
+    def reallocations(self) -> tuple[RepaymentReallocated, ...]:
+        """Repayments re-allocated by a late run's penalties (post their ``reallocation_entry``)."""
+        return tuple(e for e in self.events if isinstance(e, RepaymentReallocated))
 
 
 def run_close_of_business(*, loans: Iterable[Loan], as_of: date) -> CloseOfBusinessResult:

@@ -200,7 +200,20 @@ class ArrearsChanged:
     on: date
 
 
-CloseOfBusinessEvent = PenaltyCharged | ArrearsChanged
+@dataclass(frozen=True, slots=True)
+class RepaymentReallocated:
+    """Close-of-business event: a penalty charged for ``on`` re-allocated a repayment dated after ``on``.
+
+    Happens only when close of business runs late (after payments dated later
+    were posted); the books need the ``reallocation`` entry for it.
+    """
+
+    loan_id: str
+    reallocation: Reallocation
+    on: date
+
+
+CloseOfBusinessEvent = PenaltyCharged | ArrearsChanged | RepaymentReallocated
 
 
 def _positive_cents(value: Decimal | str | int, *, field: str) -> Decimal:
@@ -592,7 +605,9 @@ class Loan:
         left alone. Each installment is charged a late-payment penalty at most
         once, the first close of business on which it is more than
         ``penalty_grace_days`` late, computed on its outstanding principal +
-        interest + fees (``arrears.late_penalty_amount``).
+        interest + fees (``arrears.late_penalty_amount``). A run that is late
+        (repayments dated after ``as_of`` already posted) re-allocates those
+        repayments and reports each as ``RepaymentReallocated``.
         """
         if self.status is not LoanStatus.ACTIVE:
             return ()
@@ -617,7 +632,8 @@ class Loan:
             charges = [*self.penalty_charges, *new_charges]
             replayed, balances, closed_on = self._replay(self.active_repayments(), charges)
             self.penalty_charges = charges
-            self._commit_replay(replayed, balances, closed_on)
+            for change in self._commit_replay(replayed, balances, closed_on):
+                events.append(RepaymentReallocated(self.loan_id, change, as_of))
         dpd = days_past_due(balances=self.balances, as_of=as_of)
         bucket = arrears_bucket(days_past_due=dpd)
         if bucket is not self.arrears_bucket:

@@ -80,7 +80,10 @@ def test_books_balance_and_receivable_equals_outstanding_principal(
                 book(loan, result, on, entries)
                 cash_in += amount
         elif kind == "cob":
-            run_close_of_business(loans=[loan], as_of=on)
+            for event in run_close_of_business(loans=[loan], as_of=on).reallocations:
+                moved = reallocation_entry(loan_id="P", reallocation=event.reallocation, on=on)
+                if moved is not None:
+                    entries.append(moved)
         elif kind == "reverse" and loan.active_repayments():
             target = loan.active_repayments()[share % len(loan.active_repayments())]
             when = max(on, target.on)

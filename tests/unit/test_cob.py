@@ -107,6 +107,21 @@ class TestPenaltyCharging:
         assert loan.status is LoanStatus.CLOSED
 
 
+class TestLateRun:
+    def test_a_late_run_reallocates_later_payments_and_reports_it(self) -> None:
+        loan = make_loan()
+        later = loan.record_repayment(on=days(10), amount="20.00").transaction  # 10 interest + 10 principal
+        # Penalty for an earlier day, on what is outstanding now: 5% of 90.00 = 4.50.
+        result = run_close_of_business(loans=[loan], as_of=days(4))
+        [event] = result.reallocations
+        assert event.reallocation.before == later
+        assert (event.reallocation.after.penalties, event.reallocation.after.principal) == (
+            Decimal("4.50"),
+            Decimal("5.50"),
+        )
+        assert loan.transaction(later.transaction_id).penalties == Decimal("4.50")
+
+
 class TestArrearsState:
     def test_dpd_and_bucket_are_updated_with_an_event_on_change(self) -> None:
         loan = make_loan(percent="0")
