@@ -31,6 +31,12 @@ from letsema_core.credit.report import (
     build_credit_report,
     score_credit,
 )
+from letsema_core.credit.serialization import (
+    assessment_from_dict,
+    assessment_to_dict,
+    report_from_dict,
+    report_to_dict,
+)
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -57,8 +63,12 @@ __all__ = [
     "StackingRules",
     "apply_account_event",
     "assess_application",
+    "assessment_from_dict",
+    "assessment_to_dict",
     "borrower_key",
     "build_credit_report",
     "monthly_equivalent",
+    "report_from_dict",
+    "report_to_dict",
     "score_credit",
 ]

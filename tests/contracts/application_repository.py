@@ -1,4 +1,8 @@
-"""Contract of the ``ApplicationRepository`` port. Provide ``applications`` returning an empty one."""
+"""Contract of the ``ApplicationRepository`` port. Provide ``applications`` returning an empty one.
+
+Assessments must come back equal: ``letsema_core.credit.assessment_to_dict`` / ``assessment_from_dict``
+give a JSON form an adapter can store.
+"""
 
 from __future__ import annotations
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -16,7 +17,11 @@ from letsema_core.credit import (
     Recommendation,
     StackingRules,
     assess_application,
+    assessment_from_dict,
+    assessment_to_dict,
     build_credit_report,
+    report_from_dict,
+    report_to_dict,
 )
 from letsema_core.errors import ValidationError
 from letsema_core.testing import InMemoryCreditRegistry
@@ -317,3 +322,28 @@ class TestAssessApplication:
         with pytest.raises(ValidationError) as excinfo:
             assess_application(report=report(), **kwargs)
         assert excinfo.value.rule == "min_value"
+
+
+class TestSerialization:
+    def test_assessment_round_trips_through_json(self) -> None:
+        registry = InMemoryCreditRegistry()
+        registry.record_account_event(account_event(lender_mfi="khotso", days_past_due=95))
+        registry.record_account_event(
+            account_event(lender_mfi="tsepo", loan_ref="L-2", status="written_off", as_of=date(2026, 2, 1))
+        )
+        registry.record_account_event(account_event(lender_mfi="a", loan_ref="L-3", repayment_frequency="weekly"))
+        registry.open_dispute(dispute())
+        registry.resolve_dispute(dispute_id="D-1", by_mfi="khotso", resolution="fixed", at=AS_OF)
+        registry.open_dispute(dispute("D-2", lender_mfi="tsepo", loan_ref="L-2"))
+        registry.record_inquiry(inquiry("I-1", at=AS_OF - timedelta(days=1)))
+        built = build_credit_report(
+            credit_file=registry.credit_file(country="LS", borrower_key=KEY), as_of=AS_OF, inquiring_mfi=INQUIRER
+        )
+        for income in ("0", "8000.00"):
+            assessment = assess_application(report=built, monthly_income=income, new_monthly_installment="945.60")
+            payload = json.loads(json.dumps(assessment_to_dict(assessment)))
+            assert assessment_from_dict(payload) == assessment
+        assert payload["report"]["totals"]["total_outstanding"] == "20000.00"  # the written-off one is not active
+        assert payload["debt_to_income_ratio"] == str(assessment.debt_to_income_ratio)
+        assert report_from_dict(report_to_dict(built)) == built
+        assert [d["dispute_id"] for d in payload["report"]["open_disputes"]] == ["D-2"]
