@@ -378,6 +378,28 @@ class TestPullCreditReport:
         assert {a.lender_mfi for a in report.accounts} == {"khotso", "tsepo"}
 
 
+class UnreachableRegistry(InMemoryCreditRegistry):
+    """A registry whose writes fail, as during an outage."""
+
+    def record_account_event(self, event: CreditAccountEvent) -> None:
+        raise ConnectionError("registry unreachable")
+
+
+class TestRelayOutbox:
+    def test_outage_never_blocks_repayments_and_loses_no_event(self, khotso: Mfi) -> None:
+        khotso.onboard_and_lend()
+        khotso.repay("945.60", on=date(2026, 2, 5))
+        with pytest.raises(ConnectionError):
+            relay_outbox(outbox=khotso.outbox, registry=UnreachableRegistry())
+        assert [e.sequence for e in khotso.outbox.pending()] == [1, 2]
+        assert relay_outbox(outbox=khotso.outbox, registry=khotso.registry, limit=1) == 1
+        assert relay_outbox(outbox=khotso.outbox, registry=khotso.registry) == 1
+        (account,) = khotso.registry.credit_file(
+            country="LS", borrower_key=khotso.outbox.all_events[0].borrower_key
+        ).accounts
+        assert (account.last_sequence, account.outstanding_balance) == (2, Decimal("9254.40"))
+
+
 class TestCreditDisputes:
     def test_borrower_disputes_another_mfis_account_which_alone_resolves_it(self, khotso: Mfi, tsepo: Mfi) -> None:
         khotso.onboard_and_lend()
