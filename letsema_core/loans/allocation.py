@@ -144,7 +144,7 @@ def payoff_amount(*, balances: Sequence[InstallmentBalance], on: date) -> Decima
 
 
 def apply_allocation(
-    balances: Sequence[InstallmentBalance], allocation: RepaymentAllocation
+    *, balances: Sequence[InstallmentBalance], allocation: RepaymentAllocation
 ) -> tuple[InstallmentBalance, ...]:
     """The balances left once ``allocation`` is paid (a new tuple; inputs untouched)."""
     by_number = {line.installment_number: line for line in allocation.lines}

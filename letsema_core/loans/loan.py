@@ -436,7 +436,7 @@ class Loan:
                     },
                 )
             allocation = allocate_repayment(balances=balances, amount=txn.amount, on=txn.on)
-            balances = apply_allocation(balances, allocation)
+            balances = apply_allocation(balances=balances, allocation=allocation)
             replayed.append(
                 replace(
                     txn,

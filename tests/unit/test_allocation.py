@@ -62,7 +62,7 @@ class TestAllocateRepayment:
         # 127 + 120 + 118 clears 1-3; 150 more pays 100 of #4's principal then 50 of #5's; their interest stays.
         result = allocate_repayment(balances=BALANCES, amount=Decimal("515.00"), on=ON)
         assert result.lines[3:] == (line(4, "0", "0", "0", "100.00"), line(5, "0", "0", "0", "50.00"))
-        after = apply_allocation(BALANCES, result)
+        after = apply_allocation(balances=BALANCES, allocation=result)
         assert (after[3].interest, after[3].fees, after[3].principal) == (Decimal("14.00"), Decimal("2.00"), Z)
         assert after[4].principal == Decimal("50.00")
 
@@ -116,6 +116,8 @@ class TestPayoffAmount:
 
     def test_paying_exactly_the_payoff_clears_all_principal(self) -> None:
         payoff = payoff_amount(balances=BALANCES, on=ON)
-        after = apply_allocation(BALANCES, allocate_repayment(balances=BALANCES, amount=payoff, on=ON))
+        after = apply_allocation(
+            balances=BALANCES, allocation=allocate_repayment(balances=BALANCES, amount=payoff, on=ON)
+        )
         assert all(b.principal == 0 for b in after)
         assert all(b.is_paid for b in after[:3])

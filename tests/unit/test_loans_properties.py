@@ -188,4 +188,7 @@ class TestAllocationProperties:
         assert result.allocated + result.unallocated == cents(amount)
         assert result.allocated <= payoff_amount(balances=balances, on=on)
         assert result.unallocated == max(Z, cents(amount) - payoff_amount(balances=balances, on=on))
-        assert all(min(b.penalties, b.fees, b.interest, b.principal) >= 0 for b in apply_allocation(balances, result))
+        assert all(
+            min(b.penalties, b.fees, b.interest, b.principal) >= 0
+            for b in apply_allocation(balances=balances, allocation=result)
+        )
