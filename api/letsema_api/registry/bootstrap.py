@@ -260,13 +260,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--database", default=DEFAULT_DATABASE, help=f"registry database (default {DEFAULT_DATABASE})")
     parser.add_argument("--country", action="append", dest="countries", help="country code (repeat; default LS)")
     parser.add_argument("--zone", action="append", default=[], metavar="SHARD=ZONE", help="add a shard to a zone")
+    parser.add_argument("--timeout", type=float, default=10.0, help="seconds to wait for the server (default 10)")
     parser.add_argument("--dry-run", action="store_true", help="print the commands instead of sending them")
     args = parser.parse_args(argv)
     try:
         zones = _parse_zones(args.zone)
     except argparse.ArgumentTypeError as exc:
         parser.error(str(exc))
-    client: MongoClient[Any] = MongoClient(args.mongo_url, serverSelectionTimeoutMS=10_000)
+    client: MongoClient[Any] = MongoClient(args.mongo_url, serverSelectionTimeoutMS=int(args.timeout * 1000))
     try:
         report = ensure_registry(
             client,
