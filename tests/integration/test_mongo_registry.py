@@ -18,9 +18,11 @@ import pymongo
 import pytest
 from bson.decimal128 import Decimal128
 from bson.int64 import Int64
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from letsema_api.registry.bootstrap import ensure_registry, main
 from letsema_api.registry.codec import MoneyCodec, RegistryDocumentError, detect_money_encoding
-from letsema_api.registry.mongo import MongoCreditRegistry
+from letsema_api.registry.mongo import MongoCreditRegistry, RegistryWriteConflict
 from letsema_api.registry.schema import ACCOUNTS, DISPUTES, INDEXES, INQUIRIES, account_id, account_revision_id
 from pymongo.database import Database
 
@@ -211,6 +213,67 @@ class TestIdempotentOrderSafeWrites:
         assert registry_db[INQUIRIES].count_documents({}) == 0
 
 
+class StaleFirstRead:
+    """A ``credit_accounts`` collection whose first ``find_one`` returns a snapshot taken earlier: a relay
+    that read the account, then stalled while others wrote (the write loop's rarest path, made certain)."""
+
+    def __init__(self, collection: Any, stale: Document) -> None:
+        self._collection = collection
+        self._stale: Document | None = stale
+
+    def find_one(self, *args: Any, **kwargs: Any) -> Any:
+        if self._stale is not None:
+            stale, self._stale = self._stale, None
+            return stale
+        return self._collection.find_one(*args, **kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._collection, name)
+
+
+class StalledRegistry(MongoCreditRegistry):
+    def __init__(self, database: Database[Document], stale: Document, **options: Any) -> None:
+        super().__init__(database, **options)
+        self._stalled_accounts = StaleFirstRead(super()._accounts, stale)
+
+    @property
+    def _accounts(self) -> Any:
+        return self._stalled_accounts
+
+
+class TestStalledRelays:
+    def test_a_relay_that_read_long_ago_still_gets_its_event_merged(self, registry_db: Database[Document]) -> None:
+        registry = MongoCreditRegistry(registry_db)
+        registry.record_account_event(account_event())
+        revision_one = raw_account(registry_db)
+        registry.record_account_event(account_event(event_type="repayment", sequence=2, as_of=date(2026, 2, 10)))
+        registry.record_account_event(account_event(event_type="repayment", sequence=3, as_of=date(2026, 3, 10)))
+        assert raw_account(registry_db)["revision"] == 3  # revisions 1 and 2 were cleaned up
+        late = account_event(event_type="arrears_changed", sequence=2, as_of=date(2026, 2, 25), days_past_due=15)
+        # It read revision 1, so it writes revision 2 (free again), sees 3, drops its own and merges into 3.
+        StalledRegistry(registry_db, revision_one).record_account_event(late)
+        stored = raw_account(registry_db)
+        assert stored["revision"] == 4
+        assert (stored["last_sequence"], stored["days_past_due"], stored["worst_days_past_due"]) == (3, 0, 15)
+        assert stored["dpd_by_month"] == {"2026-01": 0, "2026-02": 15, "2026-03": 0}
+
+    def test_a_relay_that_keeps_losing_the_race_gives_up_with_a_retryable_error(
+        self, registry_db: Database[Document]
+    ) -> None:
+        registry = MongoCreditRegistry(registry_db)
+        registry.record_account_event(account_event())
+        registry.record_account_event(account_event(event_type="repayment", sequence=2, as_of=date(2026, 2, 10)))
+        revision_two = raw_account(registry_db)
+        registry.record_account_event(account_event(event_type="repayment", sequence=3, as_of=date(2026, 3, 10)))
+        late = account_event(event_type="arrears_changed", sequence=4, as_of=date(2026, 4, 1), days_past_due=9)
+        with pytest.raises(RegistryWriteConflict) as conflict:
+            StalledRegistry(registry_db, revision_two, max_attempts=1).record_account_event(late)
+        assert conflict.value.code == "registry_write_conflict"
+        assert raw_account(registry_db)["last_sequence"] == 3
+        registry.record_account_event(late)  # the relay's retry
+        assert raw_account(registry_db)["last_sequence"] == 4
+
+
 def _history_events(loan_ref: str, count: int) -> list[CreditAccountEvent]:
     """``count`` events of one loan: balances falling, DPD rising and falling across the months."""
     events = []
@@ -228,6 +291,51 @@ def _history_events(loan_ref: str, count: int) -> list[CreditAccountEvent]:
             )
         )
     return events
+
+
+_event_specs = st.lists(
+    st.tuples(
+        st.integers(min_value=1, max_value=8),  # sequence
+        st.integers(min_value=0, max_value=120),  # days past due
+        st.integers(min_value=0, max_value=999_999),  # outstanding balance in cents
+        st.sampled_from(["active", "closed", "written_off"]),
+        st.integers(min_value=0, max_value=300),  # days after opening
+    ),
+    min_size=1,
+    max_size=8,
+)
+
+
+class TestSameAsTheInMemoryRegistry:
+    @settings(
+        max_examples=40,
+        deadline=None,
+        suppress_health_check=[HealthCheck.function_scoped_fixture],  # each example uses its own loan
+    )
+    @given(specs=_event_specs, repeats=st.lists(st.integers(min_value=0, max_value=7), max_size=4))
+    def test_any_events_in_any_order_with_repeats_give_the_fakes_account(
+        self, registry_db: Database[Document], specs: list[tuple[int, int, int, str, int]], repeats: list[int]
+    ) -> None:
+        loan_ref = f"H-{uuid.uuid4().hex[:10]}"
+        events = [
+            account_event(
+                event_type="repayment",
+                loan_ref=loan_ref,
+                sequence=sequence,
+                as_of=date.fromordinal(date(2026, 1, 10).toordinal() + days),
+                outstanding_balance=Decimal(cents).scaleb(-2),
+                status=status,
+                days_past_due=dpd,
+            )
+            for sequence, dpd, cents, status, days in specs
+        ]
+        events += [events[index % len(events)] for index in repeats]
+        registry, fake = MongoCreditRegistry(registry_db), InMemoryCreditRegistry()
+        for event in events:
+            registry.record_account_event(event)
+            fake.record_account_event(event)
+        mine = [a for a in registry.credit_file(country="LS", borrower_key=KEY).accounts if a.loan_ref == loan_ref]
+        assert mine == list(fake.credit_file(country="LS", borrower_key=KEY).accounts)
 
 
 class TestConcurrentRelays:
@@ -276,6 +384,21 @@ class TestIndexes:
             assert list(indexes[spec.name]["key"].items()) == list(spec.keys)
             assert bool(indexes[spec.name].get("unique", False)) is spec.unique
 
+    def test_the_adapter_can_create_its_indexes_in_a_fresh_database(
+        self, mongo_client: pymongo.MongoClient[Document]
+    ) -> None:
+        name = f"test_registry_{uuid.uuid4().hex[:12]}"
+        try:
+            MongoCreditRegistry(mongo_client[name]).ensure_indexes()
+            names = {
+                (spec.collection, index["name"])
+                for spec in INDEXES
+                for index in mongo_client[name][spec.collection].list_indexes()
+            }
+        finally:
+            mongo_client.drop_database(name)
+        assert {(spec.collection, spec.name) for spec in INDEXES} <= names
+
     def test_every_credit_file_index_starts_with_the_shard_key(self) -> None:
         for spec in INDEXES:
             if spec.collection in (ACCOUNTS, INQUIRIES, DISPUTES) and spec.name != "lender_loan":
@@ -297,7 +420,8 @@ class TestIndexes:
         self, registry_db: Database[Document], server_is_ferretdb: bool
     ) -> None:
         MongoCreditRegistry(registry_db).record_account_event(account_event())
-        plan = registry_db[ACCOUNTS].find({"country": "LS", "borrower_key": KEY}).sort("lender_mfi").explain()
+        query = registry_db[ACCOUNTS].find({"country": "LS", "borrower_key": KEY})
+        plan = query.sort([("lender_mfi", 1), ("loan_ref", 1), ("revision", -1)]).explain()  # credit_file's
         if server_is_ferretdb:
             # FerretDB 1.24 on SQLite plans in SQLite and reports no index use at all (its plan is a
             # table SCAN with pushdown flags); the index specs are checked above. Real MongoDB: below.
