@@ -1,0 +1,1 @@
+"""Tenant users, their roles, lockout, OAuth2 clients and the permission rules."""

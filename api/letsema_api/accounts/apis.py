@@ -1,0 +1,84 @@
+"""``/api/v1/me/`` and ``/api/v1/users/``: thin APIs over services and selectors."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from letsema_api.accounts import selectors, services
+from letsema_api.accounts.models import ROLE_CHOICES
+from letsema_api.accounts.permissions import Action, IsAuthenticatedPrincipal, principal_of
+from letsema_api.common.pagination import Pagination
+from letsema_api.common.serializers import InputSerializer, MoneyField
+from letsema_core.loans.application import Role
+
+
+class UserOutputSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    id = serializers.IntegerField()
+    username = serializers.CharField()
+    email = serializers.EmailField()
+    role = serializers.ChoiceField(choices=ROLE_CHOICES)
+    approval_limit = MoneyField(allow_null=True)
+    is_active = serializers.BooleanField()
+
+
+class MeApi(APIView):
+    permission_classes = (IsAuthenticatedPrincipal,)
+
+    class OutputSerializer(serializers.Serializer):  # type: ignore[type-arg]
+        principal = serializers.CharField()
+        role = serializers.ChoiceField(choices=ROLE_CHOICES)
+        scopes = serializers.ListField(child=serializers.CharField())
+
+    @extend_schema(responses=OutputSerializer, operation_id="me")
+    def get(self, request: Request) -> Response:
+        principal = principal_of(request)
+        assert principal is not None  # IsAuthenticatedPrincipal
+        scopes = sorted(request.auth.scope.split()) if request.auth is not None else []
+        data = {"principal": principal.name, "role": principal.role.value, "scopes": scopes}
+        return Response(self.OutputSerializer(data).data)
+
+
+class UserListCreateApi(APIView):
+    required_actions: ClassVar[dict[str, Action]] = {"GET": Action.MANAGE_USERS, "POST": Action.MANAGE_USERS}
+
+    class InputSerializer(InputSerializer):
+        username = serializers.RegexField(r"^[\w.@+-]{3,150}$")
+        password = serializers.CharField(write_only=True, max_length=128)
+        role = serializers.ChoiceField(choices=ROLE_CHOICES)
+        email = serializers.EmailField(required=False, default="")
+        approval_limit = MoneyField(required=False, allow_null=True, default=None)
+
+    @extend_schema(
+        responses=UserOutputSerializer(many=True),
+        parameters=[OpenApiParameter("role", str, enum=[r.value for r in Role])],
+        operation_id="users_list",
+    )
+    def get(self, request: Request) -> Response:
+        paginator = Pagination()
+        page = paginator.paginate_queryset(
+            selectors.user_list(role=request.query_params.get("role")), request, view=self
+        )
+        return paginator.get_paginated_response(UserOutputSerializer(page, many=True).data)
+
+    @extend_schema(request=InputSerializer, responses={201: UserOutputSerializer}, operation_id="users_create")
+    def post(self, request: Request) -> Response:
+        body = self.InputSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        data: dict[str, Any] = body.validated_data
+        principal = principal_of(request)
+        assert principal is not None
+        user = services.create_user(
+            username=data["username"],
+            password=data["password"],
+            role=Role(data["role"]),
+            email=data["email"],
+            approval_limit=data["approval_limit"],
+            created_by=principal.name,
+        )
+        return Response(UserOutputSerializer(user).data, status=201)

@@ -1,0 +1,1 @@
+"""What every app of the tenant API shares: the error format, input checks, request ids, audit."""

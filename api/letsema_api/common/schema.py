@@ -1,0 +1,34 @@
+"""drf-spectacular glue: every operation documents the shared error responses, and component
+names come from the API class so they stay stable and never collide."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.openapi import AutoSchema
+
+from letsema_api.common.serializers import ErrorSerializer
+
+_ERRORS_ALWAYS = ("400", "401", "403", "404", "429")
+_ERRORS_ON_WRITE = ("409", "413", "422")
+
+
+class LetsemaAutoSchema(AutoSchema):  # type: ignore[misc]
+    def _get_response_bodies(self, direction: str = "response") -> dict[str, Any]:
+        responses: dict[str, Any] = super()._get_response_bodies(direction)
+        codes = _ERRORS_ALWAYS + (_ERRORS_ON_WRITE if self.method in {"POST", "PUT", "PATCH", "DELETE"} else ())
+        for code in codes:
+            if code not in responses:
+                responses[code] = self._get_response_for_code(ErrorSerializer, code, direction=direction)
+        return responses
+
+    def _get_serializer_name(self, serializer: Any, direction: str, bypass_extensions: bool = False) -> str:
+        cls = serializer if isinstance(serializer, type) else type(serializer)
+        parts = cls.__qualname__.split(".")
+        if len(parts) > 1:
+            # UserCreateApi.InputSerializer -> UserCreateInput
+            owner = parts[-2].removesuffix("Api")
+            inner = parts[-1].removesuffix("Serializer")
+            return f"{owner}{inner}"
+        name: str = super()._get_serializer_name(serializer, direction, bypass_extensions)
+        return name
