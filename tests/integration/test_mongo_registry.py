@@ -97,7 +97,7 @@ class TestMoneyCodec:
         with pytest.raises(RegistryDocumentError, match="whole cents"):
             MoneyCodec(encoding).encode(Decimal("945.605"))
 
-    @pytest.mark.parametrize("stored", [945.6, True, "945.60", None])
+    @pytest.mark.parametrize("stored", [945.6, True, "945.60", None, Decimal128("945.605")])
     def test_stored_money_that_is_not_decimal128_or_cents_is_refused(self, stored: object) -> None:
         with pytest.raises(RegistryDocumentError):
             MoneyCodec.decode(stored)

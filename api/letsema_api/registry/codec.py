@@ -14,8 +14,8 @@ Dates and times:
   ``dpd_by_month``) are ISO 8601 strings (``"2026-01-10"``, ``"2026-01"``): a date has no time zone,
   and ISO strings sort in date order, so range queries and indexes work on them as they are;
 - instants (``CreditInquiry.at``, ``CreditDispute.opened_at`` / ``resolved_at``) are BSON datetimes in
-  UTC (millisecond precision, MongoDB's). A naive datetime is refused rather than guessed at; they are
-  read back timezone-aware in UTC (the adapter reads with ``tz_aware=True``).
+  UTC (MongoDB keeps milliseconds: finer digits are dropped). A naive datetime is refused rather than
+  guessed at; they are read back timezone-aware in UTC (the adapter reads with ``tz_aware=True``).
 """
 
 from __future__ import annotations
