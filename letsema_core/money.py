@@ -23,7 +23,7 @@ def round_cent(value: Decimal) -> Decimal:
     return value.quantize(CENT, rounding=ROUNDING)
 
 
-def to_decimal(value: "Decimal | int | str | Money", *, field: str = "amount") -> Decimal:
+def to_decimal(value: Decimal | int | str | Money, *, field: str = "amount") -> Decimal:
     """Convert an amount given as Decimal, int, a decimal string or Money to Decimal.
 
     Raises ``ValidationError`` (rule ``decimal``) for floats, bools and text that
@@ -31,7 +31,7 @@ def to_decimal(value: "Decimal | int | str | Money", *, field: str = "amount") -
     """
     if isinstance(value, Money):
         return value.amount
-    if isinstance(value, bool) or isinstance(value, float):
+    if isinstance(value, (bool, float)):
         raise ValidationError(
             f"{field} must be a decimal string or Decimal, not {type(value).__name__}",
             field=field,
@@ -76,7 +76,7 @@ class Money:
     amount: Decimal
     currency: str = CURRENCY
 
-    def __init__(self, amount: "Decimal | int | str", currency: str = CURRENCY) -> None:
+    def __init__(self, amount: Decimal | int | str, currency: str = CURRENCY) -> None:
         object.__setattr__(self, "amount", to_decimal(amount))
         object.__setattr__(self, "currency", currency)
 
@@ -107,8 +107,8 @@ class Money:
     def __rsub__(self, other: MoneyLike) -> Money:
         return Money(self._other(other) - self.amount, self.currency)
 
-    def __mul__(self, factor: "Decimal | int") -> Money:
-        if isinstance(factor, Money) or isinstance(factor, float) or isinstance(factor, bool):
+    def __mul__(self, factor: Decimal | int) -> Money:
+        if isinstance(factor, (Money, float, bool)):
             raise TypeError("Money can only be multiplied by a Decimal or int")
         return Money(self.amount * Decimal(factor), self.currency)
 
