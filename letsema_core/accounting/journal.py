@@ -186,12 +186,17 @@ def write_off_entry(*, loan_id: str, transaction: LoanTransaction) -> JournalEnt
     )
 
 
-def reallocation_entry(*, loan_id: str, reallocation: Reallocation, on: date) -> JournalEntry | None:
+def reallocation_entry(*, loan_id: str, reallocation: Reallocation, on: date, caused_by: str) -> JournalEntry | None:
     """The component differences of a re-allocated repayment, posted on ``on`` (None if none).
 
     The cash of the repayment is unchanged; money moves between principal and
     the income accounts: a component that got more is credited the difference,
-    one that got less is debited.
+    one that got less is debited. ``caused_by`` names what re-allocated it (the
+    backdated payment's or the reversal's transaction id, or the close of
+    business run) and is part of the entry id: one repayment can be
+    re-allocated by several causes on the same day (a backdated payment, then
+    the reversal of it), and each needs its own entry. The same cause gives
+    the same id, so a retried posting is refused by the journal, not doubled.
     """
     before, after = reallocation.before, reallocation.after
     deltas = [
@@ -204,7 +209,7 @@ def reallocation_entry(*, loan_id: str, reallocation: Reallocation, on: date) ->
     if not lines:
         return None
     return JournalEntry(
-        entry_id=f"{after.transaction_id}-realloc-{on.isoformat()}",
+        entry_id=f"{after.transaction_id}-realloc-{on.isoformat()}-by-{caused_by}",
         on=on,
         description=f"re-allocation of repayment {after.transaction_id}",
         lines=lines,

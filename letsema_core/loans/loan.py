@@ -212,6 +212,11 @@ class RepaymentReallocated:
     reallocation: Reallocation
     on: date
 
+    @property
+    def caused_by(self) -> str:
+        """What re-allocated the repayment, for the entry id: the close of business of ``on``."""
+        return f"cob-{self.on.isoformat()}"
+
 
 CloseOfBusinessEvent = PenaltyCharged | ArrearsChanged | RepaymentReallocated
 
@@ -325,10 +330,7 @@ class Loan:
         """
         if self.status is not LoanStatus.ACTIVE:
             return _ZERO
-        repayments = [t for t in self.active_repayments() if t.on <= on]
-        charges = [c for c in self.penalty_charges if c.charged_on < on]
-        _, balances, _ = self._replay(repayments, charges)
-        return payoff_amount(balances=balances, on=on)
+        return payoff_amount(balances=self._balances_before_close_of(on), on=on)
 
     def amount_overdue(self, *, as_of: date) -> Decimal:
         """Everything outstanding on installments due before ``as_of``."""
@@ -405,6 +407,17 @@ class Loan:
 
     def _next_sequence(self) -> int:
         return self.transactions[-1].sequence + 1
+
+    def _balances_before_close_of(self, on: date) -> tuple[InstallmentBalance, ...]:
+        """The balances a payment dated ``on`` meets: repayments dated on or before ``on`` and the
+        penalties charged before ``on`` (a penalty charged for ``on`` applies from the next day)."""
+        active = self.active_repayments()
+        repayments = [t for t in active if t.on <= on]
+        charges = [c for c in self.penalty_charges if c.charged_on < on]
+        if len(repayments) == len(active) and len(charges) == len(self.penalty_charges):
+            return self.balances  # already the replay of everything
+        _, balances, _ = self._replay(repayments, charges)
+        return balances
 
     def _replay(
         self, repayments: Sequence[LoanTransaction], charges: Sequence[PenaltyCharge]
@@ -606,8 +619,10 @@ class Loan:
         once, the first close of business on which it is more than
         ``penalty_grace_days`` late, computed on its outstanding principal +
         interest + fees (``arrears.late_penalty_amount``). A run that is late
-        (repayments dated after ``as_of`` already posted) re-allocates those
-        repayments and reports each as ``RepaymentReallocated``.
+        (repayments dated after ``as_of`` already posted) computes the penalties
+        and DPD on the balances as they stood on ``as_of`` — the result does not
+        depend on when the job ran — then re-allocates those later repayments
+        and reports each as ``RepaymentReallocated``.
         """
         if self.status is not LoanStatus.ACTIVE:
             return ()
@@ -616,8 +631,10 @@ class Loan:
         events: list[CloseOfBusinessEvent] = []
         charged = {c.installment_number for c in self.penalty_charges}
         new_charges: list[PenaltyCharge] = []
+        # No penalty is charged for ``as_of`` yet, so these are the balances at the end of that day.
+        as_of_balances = self._balances_before_close_of(as_of)
         if self.late_penalty_percent > 0:
-            for b in self.balances:
+            for b in as_of_balances:
                 if b.number in charged or not penalty_is_due(
                     due_date=b.due_date, as_of=as_of, penalty_grace_days=self.penalty_grace_days
                 ):
@@ -634,7 +651,8 @@ class Loan:
             self.penalty_charges = charges
             for change in self._commit_replay(replayed, balances, closed_on):
                 events.append(RepaymentReallocated(self.loan_id, change, as_of))
-        dpd = days_past_due(balances=self.balances, as_of=as_of)
+        # A penalty lands only on an installment that is already unpaid, so it cannot change the DPD.
+        dpd = days_past_due(balances=as_of_balances, as_of=as_of)
         bucket = arrears_bucket(days_past_due=dpd)
         if bucket is not self.arrears_bucket:
             events.append(ArrearsChanged(self.loan_id, self.arrears_bucket, bucket, dpd, as_of))

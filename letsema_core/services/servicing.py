@@ -7,10 +7,16 @@ from decimal import Decimal
 
 from letsema_core.credit.keys import KeyedHasher
 from letsema_core.credit.registry import AccountEventType
-from letsema_core.loans import CloseOfBusinessResult, LoanStatus, LoanTransaction, RepaymentResult
+from letsema_core.loans import (
+    CloseOfBusinessResult,
+    LoanStatus,
+    LoanTransaction,
+    RepaymentReallocated,
+    RepaymentResult,
+)
 from letsema_core.loans import run_close_of_business as close_loans
 from letsema_core.ports import BorrowerRepository, Journal, LoanRepository, Outbox, ProductRepository
-from letsema_core.services.bookkeeping import post_ledger_entries
+from letsema_core.services.bookkeeping import post_ledger_entries, post_reallocations
 from letsema_core.services.context import Tenant
 from letsema_core.services.registry_events import account_event_for
 
@@ -146,22 +152,37 @@ def run_close_of_business(
     products: ProductRepository,
     outbox: Outbox,
     hasher: KeyedHasher,
+    journal: Journal,
 ) -> CloseOfBusinessResult:
-    """Close of business for ``as_of`` over the active loans; queue ``arrears_changed`` registry events.
+    """Close of business for ``as_of`` over the active loans; post re-allocations, queue ``arrears_changed``.
 
-    A loan's event is queued when its arrears bucket changed or it reached a DPD milestone (90). Idempotent
-    per date: loans already processed for ``as_of`` are skipped, so a second run stores and queues nothing;
-    after a crash halfway, a rerun finishes the rest.
+    A late run (repayments dated after ``as_of`` already posted) re-allocates those repayments to the
+    penalties it charges: each change posts its ``reallocation_entry`` (cash untouched, money moved from
+    principal or interest to penalty income; dated on the repayment's date). A loan's registry event is queued when
+    its arrears bucket changed or it reached a DPD milestone (90). Idempotent per date: loans already
+    processed for ``as_of`` are skipped, so a second run stores, posts and queues nothing; after a crash
+    halfway, a rerun finishes the rest.
     """
     active = list(loans.active())
     before = {loan.loan_id: loan.days_past_due for loan in active}
     result = close_loans(loans=active, as_of=as_of)
     processed = set(result.processed)
     changed_bucket = {e.loan_id for e in result.arrears_changes}
+    reallocations: dict[str, list[RepaymentReallocated]] = {}
+    for event in result.reallocations:
+        reallocations.setdefault(event.loan_id, []).append(event)
     for loan in active:
         if loan.loan_id not in processed:
             continue
         loans.save(loan)
+        for event in reallocations.get(loan.loan_id, ()):
+            post_reallocations(
+                loan_id=loan.loan_id,
+                reallocated=[event.reallocation],
+                caused_by=event.caused_by,
+                on=event.on,
+                journal=journal,
+            )
         crossed = any(before[loan.loan_id] < m <= loan.days_past_due for m in REGISTRY_DPD_MILESTONES)
         if loan.loan_id in changed_bucket or crossed:
             account_event_for(

@@ -33,6 +33,7 @@ from letsema_core.accounting import (
 from letsema_core.errors import ValidationError
 from letsema_core.loans import Loan, Reallocation, run_close_of_business
 from letsema_core.loans.testing import level_schedule
+from letsema_core.testing import InMemoryJournal
 
 pytestmark = pytest.mark.unit
 
@@ -136,7 +137,9 @@ class TestLoanEntries:
         result = loan.record_repayment(on=date(2026, 1, 15), amount="15.00")  # fee, interest, 4.00 principal
         [realloc] = result.reallocated
         assert realloc.after.transaction_id == later.transaction_id
-        entry = reallocation_entry(loan_id="L1", reallocation=realloc, on=DUE2)
+        entry = reallocation_entry(
+            loan_id="L1", reallocation=realloc, on=DUE2, caused_by=result.transaction.transaction_id
+        )
         assert entry is not None
         assert sides(entry) == {
             FEE_INCOME: (d("1.00"), Z),
@@ -144,10 +147,54 @@ class TestLoanEntries:
             LOANS_RECEIVABLE: (Z, d("8.90")),
         }
 
+    def test_a_backdated_payment_and_its_reversal_on_one_day_reallocate_under_distinct_ids(self) -> None:
+        loan = make_loan()
+        later = loan.record_repayment(on=DUE2, amount="50.00").transaction  # fee 1.00, interest 10.00, 39.00
+        backdated = loan.record_repayment(on=DUE1, amount="50.00")  # takes #1's fee and interest
+        reversal = loan.reverse_repayment(transaction_id=backdated.transaction.transaction_id, on=DUE1)
+        [moved_by_payment] = backdated.reallocated
+        [moved_by_reversal] = reversal.reallocated
+        entries = [
+            reallocation_entry(loan_id="L1", reallocation=change, on=DUE1, caused_by=cause.transaction_id)
+            for change, cause in ((moved_by_payment, backdated.transaction), (moved_by_reversal, reversal.transaction))
+        ]
+        assert all(e is not None and e.transaction_id == later.transaction_id for e in entries)
+        ids = [e.entry_id for e in entries if e is not None]
+        assert ids == [
+            f"{later.transaction_id}-realloc-{DUE1.isoformat()}-by-{backdated.transaction.transaction_id}",
+            f"{later.transaction_id}-realloc-{DUE1.isoformat()}-by-{reversal.transaction.transaction_id}",
+        ]
+        by_payment, by_reversal = (sides(e) for e in entries if e is not None)
+        assert by_payment == {
+            FEE_INCOME: (d("1.00"), Z),
+            INTEREST_INCOME: (d("10.00"), Z),
+            LOANS_RECEIVABLE: (Z, d("11.00")),
+        }
+        # The reversal's entry undoes the payment's: the later repayment is back to its first split.
+        assert by_reversal == {code: (credit, debit) for code, (debit, credit) in by_payment.items()}
+
+    def test_the_same_cause_gives_the_same_id_so_a_retry_cannot_post_twice(self) -> None:
+        loan = make_loan()
+        loan.record_repayment(on=DUE2, amount="50.00")
+        result = loan.record_repayment(on=DUE1, amount="50.00")
+        [change] = result.reallocated
+        first, again = (
+            reallocation_entry(loan_id="L1", reallocation=change, on=DUE2, caused_by=result.transaction.transaction_id)
+            for _ in range(2)
+        )
+        assert first is not None
+        assert again is not None
+        journal = InMemoryJournal()
+        journal.post(first)
+        with pytest.raises(ValidationError) as info:
+            journal.post(again)
+        assert info.value.rule == "unique"
+        assert journal.entries() == [first]
+
     def test_an_unchanged_reallocation_posts_nothing(self) -> None:
         loan = make_loan()
         txn = loan.record_repayment(on=DUE1, amount="10.00").transaction
-        assert reallocation_entry(loan_id="L1", reallocation=Reallocation(txn, txn), on=DUE1) is None
+        assert reallocation_entry(loan_id="L1", reallocation=Reallocation(txn, txn), on=DUE1, caused_by="x") is None
 
     def test_each_builder_refuses_another_kind_of_transaction(self) -> None:
         loan = make_loan()

@@ -33,7 +33,9 @@ def book(loan: Loan, result: RepaymentResult, on: date, entries: list[JournalEnt
     assert entry is not None
     entries.append(entry)
     for change in result.reallocated:
-        moved = reallocation_entry(loan_id=loan.loan_id, reallocation=change, on=on)
+        moved = reallocation_entry(
+            loan_id=loan.loan_id, reallocation=change, on=on, caused_by=result.transaction.transaction_id
+        )
         if moved is not None:
             entries.append(moved)
 
@@ -81,7 +83,9 @@ def test_books_balance_and_receivable_equals_outstanding_principal(
                 cash_in += amount
         elif kind == "cob":
             for event in run_close_of_business(loans=[loan], as_of=on).reallocations:
-                moved = reallocation_entry(loan_id="P", reallocation=event.reallocation, on=on)
+                moved = reallocation_entry(
+                    loan_id="P", reallocation=event.reallocation, on=on, caused_by=event.caused_by
+                )
                 if moved is not None:
                     entries.append(moved)
         elif kind == "reverse" and loan.active_repayments():

@@ -111,15 +111,26 @@ class TestLateRun:
     def test_a_late_run_reallocates_later_payments_and_reports_it(self) -> None:
         loan = make_loan()
         later = loan.record_repayment(on=days(10), amount="20.00").transaction  # 10 interest + 10 principal
-        # Penalty for an earlier day, on what is outstanding now: 5% of 90.00 = 4.50.
+        # Penalty on what was outstanding on the run's date (110.00, the payment came later): 5.50.
         result = run_close_of_business(loans=[loan], as_of=days(4))
         [event] = result.reallocations
         assert event.reallocation.before == later
         assert (event.reallocation.after.penalties, event.reallocation.after.principal) == (
-            Decimal("4.50"),
             Decimal("5.50"),
+            Decimal("4.50"),
         )
-        assert loan.transaction(later.transaction_id).penalties == Decimal("4.50")
+        assert loan.transaction(later.transaction_id).penalties == Decimal("5.50")
+
+    def test_a_late_run_ends_in_the_state_of_a_run_on_time(self) -> None:
+        on_time, late = make_loan(), make_loan()
+        first = run_close_of_business(loans=[on_time], as_of=days(4))
+        on_time.record_repayment(on=days(10), amount="200.00")
+        late.record_repayment(on=days(10), amount="200.00")  # clears #1: DPD 0 from days(10)
+        second = run_close_of_business(loans=[late], as_of=days(4))
+        assert second.penalties_charged == first.penalties_charged
+        assert second.arrears_changes == first.arrears_changes  # 4 days past due on days(4)
+        assert (late.days_past_due, late.arrears_bucket) == (4, ArrearsBucket.DAYS_1_30)
+        assert late.state() == on_time.state()
 
 
 class TestArrearsState:

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from letsema_core.accounting import CASH, LOANS_RECEIVABLE, WRITE_OFF_EXPENSE, trial_balance
+from letsema_core.accounting import CASH, LOANS_RECEIVABLE, PENALTY_INCOME, WRITE_OFF_EXPENSE, trial_balance
 from letsema_core.borrowers import ConsentRequired, DuplicateIdentifier
 from letsema_core.credit import (
     AccountEventType,
@@ -670,7 +670,7 @@ class TestRecordRepayment:
 
 class TestCloseOfBusinessAndWriteOff:
     def run(self, mfi: Mfi, on: date) -> Any:
-        return run_close_of_business(as_of=on, **mfi.servicing)
+        return run_close_of_business(as_of=on, **mfi.posting)
 
     def test_arrears_change_is_queued_once_per_date(self, khotso: Mfi) -> None:
         khotso.onboard_and_lend()
@@ -743,6 +743,29 @@ class TestJournalPostings:
         balance = trial_balance(khotso.journal.entries(), as_of=date(2026, 3, 10))
         assert balance.is_balanced
         assert balance.row(LOANS_RECEIVABLE).balance == khotso.loans.get("L-1").outstanding_principal
+
+    def test_a_late_close_of_business_books_the_reallocation_of_later_payments_once(self, khotso: Mfi) -> None:
+        khotso.onboard_and_lend()
+        paid = khotso.repay("945.60", on=date(2026, 2, 20))  # 200.00 interest + 745.60 principal
+        # Close of business for 9 Feb runs after that payment was posted: #1 was 4 days late (grace 3),
+        # 5% of 945.60 = 47.28 penalty, which the 20 Feb payment now pays first.
+        result = run_close_of_business(as_of=date(2026, 2, 9), **khotso.posting)
+        [event] = result.reallocations
+        assert event.reallocation.after.penalties == Decimal("47.28")
+        loan = khotso.loans.get("L-1")
+        assert loan.outstanding_principal == Decimal("9301.68")
+        balance = trial_balance(khotso.journal.entries(), as_of=date(2026, 2, 28))
+        assert balance.is_balanced
+        assert balance.row(LOANS_RECEIVABLE).balance == loan.outstanding_principal
+        assert balance.row(PENALTY_INCOME).balance == Decimal("47.28")
+        # Dated on the repayment it adjusts: nothing moves before the cash came in.
+        assert trial_balance(khotso.journal.entries(), as_of=date(2026, 2, 19)).row(PENALTY_INCOME).balance == 0
+        moved = khotso.journal.entries()[-1]
+        assert (moved.transaction_id, moved.on) == (paid.transaction.transaction_id, date(2026, 2, 20))
+        posted = list(khotso.journal.entries())
+        again = run_close_of_business(as_of=date(2026, 2, 9), **khotso.posting)
+        assert again.events == ()
+        assert list(khotso.journal.entries()) == posted
 
     def test_write_off_posts_the_loss(self, khotso: Mfi) -> None:
         khotso.onboard_and_lend()
