@@ -1,0 +1,48 @@
+"""URLs for API tests: the tenant's own URLs plus probe views that exercise the error handler and
+ATOMIC_REQUESTS (a view that writes and then fails; a view that crashes)."""
+
+from __future__ import annotations
+
+from django.urls import include, path
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from letsema_api.accounts.permissions import Action
+from letsema_api.common.audit import record_audit
+from letsema_api.common.serializers import InputSerializer, MoneyField
+from letsema_core.errors import DomainError
+
+
+class ProbeRefused(DomainError):
+    code = "probe_refused"
+    http_status = 422
+
+
+class WriteThenFailApi(APIView):
+    required_action = Action.WRITE
+
+    class InputSerializer(InputSerializer):
+        marker = MoneyField()
+
+    def post(self, request: Request) -> Response:
+        body = self.InputSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        record_audit(actor="probe", action="probe_write", entity="probe", entity_id=body.validated_data["marker"])
+        raise ProbeRefused("the probe refuses after writing", details={"field": "marker", "rule": "probe"})
+
+
+class CrashApi(APIView):
+    required_action = Action.READ
+
+    def get(self, request: Request) -> Response:
+        raise RuntimeError("unexpected")
+
+
+urlpatterns = [
+    path("probe/write-then-fail/", WriteThenFailApi.as_view()),
+    path("probe/crash/", CrashApi.as_view()),
+    path("", include("letsema_api.urls")),
+]
+handler404 = "letsema_api.common.errors.not_found"
+handler500 = "letsema_api.common.errors.server_error"
