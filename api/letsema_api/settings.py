@@ -29,6 +29,9 @@ INSTALLED_APPS = [
     "oauth2_provider",
     "letsema_api.common",
     "letsema_api.accounts",
+    "letsema_api.borrowers",
+    "letsema_api.products",
+    "letsema_api.credit",
     # Domain apps (borrowers, loans, ...) go here, each with apis.py / selectors.py / services.py.
 ]
 
