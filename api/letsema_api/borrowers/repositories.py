@@ -1,0 +1,239 @@
+"""Django ORM adapters of the core's ``BorrowerRepository`` and ``ConsentRepository`` ports.
+
+Identifier values and phone numbers go through ``PiiCipher`` (Transit encrypt/decrypt in
+production) and identifiers are found by their keyed hash (Transit HMAC of ``lookup_input``), so
+the tables never hold a national ID in plain text. Contracts: ``tests/contracts/borrower_repository.py``
+and ``tests/contracts/consent_repository.py``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import date
+from typing import Protocol
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from letsema_api.borrowers import models
+from letsema_core.borrowers import (
+    Borrower,
+    Consent,
+    ConsentMethod,
+    ConsentPurpose,
+    District,
+    DuplicateIdentifier,
+    DuplicateSuspicion,
+    Gender,
+)
+from letsema_core.credit.keys import KeyedHasher
+from letsema_core.errors import NotFound
+from letsema_core.identity import Identifier, IdentifierType, PhoneNumber
+
+
+class PiiCipher(Protocol):
+    """Reversible encryption of personal data (``VaultSecrets`` implements it with Transit)."""
+
+    def encrypt_pii(self, text: str) -> str: ...
+
+    def decrypt_pii(self, ciphertext: str) -> str: ...
+
+
+def _duplicate(identifier: Identifier, existing_borrower_id: str | None) -> DuplicateIdentifier:
+    details: dict[str, str] = {"field": "identifiers", "rule": "unique", "identifier_type": identifier.type.value}
+    if existing_borrower_id is not None:
+        details["existing_borrower_id"] = existing_borrower_id
+    return DuplicateIdentifier(f"another borrower already holds this {identifier.type.value}", details=details)
+
+
+class DjangoBorrowerRepository:
+    """``BorrowerRepository`` on the tenant's PostgreSQL. Call inside the request's transaction."""
+
+    def __init__(self, *, cipher: PiiCipher, hasher: KeyedHasher) -> None:
+        self._cipher = cipher
+        self._hasher = hasher
+
+    def lookup_key(self, identifier: Identifier) -> str:
+        """The keyed hash an identifier is stored and found under."""
+        return self._hasher.digest(identifier.lookup_input)
+
+    # -- port ------------------------------------------------------------------------------
+    def add(self, borrower: Borrower) -> None:
+        """Store a new borrower and its identifiers. Raises ``DuplicateIdentifier`` (the unique
+        ``(type, lookup_key)`` index decides, so two concurrent registrations cannot both succeed)."""
+        keys = [(identifier, self.lookup_key(identifier)) for identifier in borrower.identifiers]
+        for identifier, key in keys:
+            holder = self._holder_id(identifier, key)
+            if holder is not None and holder != borrower.id:
+                raise _duplicate(identifier, holder)
+        now = timezone.now()
+        try:
+            with transaction.atomic():
+                row = models.Borrower.objects.create(
+                    id=borrower.id,
+                    first_name=borrower.first_name,
+                    last_name=borrower.last_name,
+                    normalised_name=borrower.normalised_name,
+                    date_of_birth=borrower.date_of_birth,
+                    district=borrower.district.value,
+                    gender=borrower.gender.value if borrower.gender is not None else None,
+                    phone_ciphertext=self._cipher.encrypt_pii(borrower.phone.e164),
+                    monthly_income=borrower.monthly_income,
+                    created_by=borrower.created_by,
+                    created_on=borrower.created_on,
+                    created_at=now,
+                    updated_at=now,
+                )
+                self._insert_identifiers(row, keys, start=0)
+        except IntegrityError:
+            # A concurrent registration took one of the keys between our check and our insert.
+            raise _duplicate(borrower.identifiers[0], None) from None
+
+    def get(self, borrower_id: str) -> Borrower:
+        row = models.Borrower.objects.filter(pk=borrower_id).first()
+        if row is None:
+            raise NotFound(entity="borrower", key=borrower_id)
+        return self._to_domain(row)
+
+    def find_by_identifier(self, identifier: Identifier) -> Borrower | None:
+        holder = self._holder_id(identifier, self.lookup_key(identifier))
+        return None if holder is None else self.get(holder)
+
+    def find_by_name_and_birth_date(self, *, normalised_name: str, date_of_birth: date) -> Sequence[Borrower]:
+        rows = models.Borrower.objects.filter(normalised_name=normalised_name, date_of_birth=date_of_birth).order_by(
+            "id"
+        )
+        return [self._to_domain(row) for row in rows]
+
+    def add_suspicion(self, suspicion: DuplicateSuspicion) -> None:
+        models.DuplicateSuspicion.objects.get_or_create(
+            borrower_id=suspicion.borrower_id,
+            matching_borrower_id=suspicion.matching_borrower_id,
+            reason=suspicion.reason,
+            defaults={"detected_on": suspicion.detected_on},
+        )
+
+    def suspicions_for(self, borrower_id: str) -> Sequence[DuplicateSuspicion]:
+        rows = models.DuplicateSuspicion.objects.filter(
+            borrower_id=borrower_id
+        ) | models.DuplicateSuspicion.objects.filter(matching_borrower_id=borrower_id)
+        return [
+            DuplicateSuspicion(
+                borrower_id=row.borrower_id,
+                matching_borrower_id=row.matching_borrower_id,
+                reason=row.reason,
+                detected_on=row.detected_on,
+            )
+            for row in rows.order_by("detected_on", "id")
+        ]
+
+    # -- beyond the port: what the API's services need ---------------------------------------
+    def add_identifier(self, borrower_id: str, identifier: Identifier) -> None:
+        """Append one identifier to an existing borrower. Raises ``NotFound`` and ``DuplicateIdentifier``."""
+        row = models.Borrower.objects.select_for_update().filter(pk=borrower_id).first()
+        if row is None:
+            raise NotFound(entity="borrower", key=borrower_id)
+        key = self.lookup_key(identifier)
+        holder = self._holder_id(identifier, key)
+        if holder is not None:
+            raise _duplicate(identifier, holder)
+        start = models.BorrowerIdentifier.objects.filter(borrower=row).count()
+        try:
+            with transaction.atomic():
+                self._insert_identifiers(row, [(identifier, key)], start=start)
+        except IntegrityError:
+            raise _duplicate(identifier, None) from None
+
+    def update_contact(self, borrower_id: str, *, phone: PhoneNumber | None, district: District | None) -> None:
+        """Replace the borrower's phone and/or district. Raises ``NotFound``."""
+        row = models.Borrower.objects.select_for_update().filter(pk=borrower_id).first()
+        if row is None:
+            raise NotFound(entity="borrower", key=borrower_id)
+        if phone is not None:
+            row.phone_ciphertext = self._cipher.encrypt_pii(phone.e164)
+        if district is not None:
+            row.district = district.value
+        row.updated_at = timezone.now()
+        row.save(update_fields=["phone_ciphertext", "district", "updated_at"])
+
+    # -- mapping -----------------------------------------------------------------------------
+    def _holder_id(self, identifier: Identifier, key: str) -> str | None:
+        return (
+            models.BorrowerIdentifier.objects.filter(type=identifier.type.value, lookup_key=key)
+            .values_list("borrower_id", flat=True)
+            .first()
+        )
+
+    def _insert_identifiers(self, row: models.Borrower, keys: Iterable[tuple[Identifier, str]], *, start: int) -> None:
+        models.BorrowerIdentifier.objects.bulk_create(
+            models.BorrowerIdentifier(
+                borrower=row,
+                type=identifier.type.value,
+                ciphertext=self._cipher.encrypt_pii(identifier.value),
+                lookup_key=key,
+                masked=identifier.masked,
+                position=start + offset,
+            )
+            for offset, (identifier, key) in enumerate(keys)
+        )
+
+    def _to_domain(self, row: models.Borrower) -> Borrower:
+        identifiers = tuple(
+            Identifier(type=IdentifierType(item.type), value=self._cipher.decrypt_pii(item.ciphertext))
+            for item in models.BorrowerIdentifier.objects.filter(borrower_id=row.pk).order_by("position")
+        )
+        return Borrower(
+            id=row.pk,
+            first_name=row.first_name,
+            last_name=row.last_name,
+            date_of_birth=row.date_of_birth,
+            district=District(row.district),
+            phone=PhoneNumber(e164=self._cipher.decrypt_pii(row.phone_ciphertext)),
+            monthly_income=row.monthly_income,
+            identifiers=identifiers,
+            created_by=row.created_by,
+            created_on=row.created_on,
+            gender=Gender(row.gender) if row.gender else None,
+        )
+
+
+class DjangoConsentRepository:
+    """``ConsentRepository`` on the tenant's PostgreSQL (consents are not secret: no encryption)."""
+
+    def save(self, consent: Consent) -> None:
+        models.Consent.objects.update_or_create(
+            id=consent.id,
+            defaults={
+                "borrower_id": consent.borrower_id,
+                "purpose": consent.purpose.value,
+                "method": consent.method.value,
+                "granted_at": consent.granted_at,
+                "recorded_by": consent.recorded_by,
+                "reference": consent.reference,
+                "expires_at": consent.expires_at,
+                "revoked_at": consent.revoked_at,
+            },
+        )
+
+    def get(self, consent_id: str) -> Consent:
+        row = models.Consent.objects.filter(pk=consent_id).first()
+        if row is None:
+            raise NotFound(entity="consent", key=consent_id)
+        return consent_from_row(row)
+
+    def for_borrower(self, borrower_id: str) -> Sequence[Consent]:
+        return [consent_from_row(row) for row in models.Consent.objects.filter(borrower_id=borrower_id)]
+
+
+def consent_from_row(row: models.Consent) -> Consent:
+    return Consent(
+        id=row.pk,
+        borrower_id=row.borrower_id,
+        purpose=ConsentPurpose(row.purpose),
+        method=ConsentMethod(row.method),
+        granted_at=row.granted_at,
+        recorded_by=row.recorded_by,
+        reference=row.reference,
+        expires_at=row.expires_at,
+        revoked_at=row.revoked_at,
+    )
