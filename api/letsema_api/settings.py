@@ -32,6 +32,9 @@ INSTALLED_APPS = [
     "letsema_api.borrowers",
     "letsema_api.products",
     "letsema_api.credit",
+    "letsema_api.lending",
+    "letsema_api.ledger",
+    "letsema_api.outbox",
     # Domain apps (borrowers, loans, ...) go here, each with apis.py / selectors.py / services.py.
 ]
 
