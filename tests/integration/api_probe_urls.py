@@ -4,13 +4,13 @@ ATOMIC_REQUESTS (a view that writes and then fails; a view that crashes)."""
 from __future__ import annotations
 
 from django.urls import include, path
+from letsema_api.accounts.permissions import Action
+from letsema_api.common.audit import record_audit
+from letsema_api.common.serializers import InputSerializer, MoneyField
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from letsema_api.accounts.permissions import Action
-from letsema_api.common.audit import record_audit
-from letsema_api.common.serializers import InputSerializer, MoneyField
 from letsema_core.errors import DomainError
 
 

@@ -81,6 +81,10 @@ def django_api(vault_platform: VaultPlatform, mongo_url: str, tmp_path_factory: 
     os.environ.update(env)
     try:
         django.setup()
+        from django.test import override_settings
+
+        # Deliberately slow production hashing would dominate the run (Django's testing advice).
+        override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]).enable()
         call_command("migrate", verbosity=0, interactive=False)
     finally:
         for key, value in saved.items():

@@ -14,6 +14,7 @@ from urllib.parse import parse_qs, urlparse
 
 import pytest
 import requests
+
 from tests.integration.conftest import TEST_PASSWORD, DjangoApi, LiveApi, unique
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("trap_floats")]
@@ -101,9 +102,7 @@ class TestErrorFormat:
         assert (body["details"]["field"], body["details"]["rule"]) == ("nickname", "unknown_field")
 
     @pytest.mark.parametrize("amount", [1500.5, 1500, "1500.505", "1,500.00", "1e3", "-5.00", True])
-    def test_money_that_is_not_a_decimal_string_is_400(
-        self, client: Any, admin: Any, bearer: Any, amount: Any
-    ) -> None:
+    def test_money_that_is_not_a_decimal_string_is_400(self, client: Any, admin: Any, bearer: Any, amount: Any) -> None:
         user = {"username": unique("u"), "password": TEST_PASSWORD, "role": "branch_manager", "approval_limit": amount}
         body = assert_error(post_json(client, "/api/v1/users/", user, bearer(admin)), 400, "validation_error")
         assert body["details"]["field"] == "approval_limit"
@@ -114,7 +113,12 @@ class TestErrorFormat:
     ) -> None:
         from letsema_api.accounts.models import User
 
-        user = {"username": unique("u"), "password": TEST_PASSWORD, "role": "branch_manager", "approval_limit": "1500.5"}
+        user = {
+            "username": unique("u"),
+            "password": TEST_PASSWORD,
+            "role": "branch_manager",
+            "approval_limit": "1500.5",
+        }
         response = post_json(client, "/api/v1/users/", user, bearer(admin))
         assert response.status_code == 201, response.content
         assert response.json()["approval_limit"] == "1500.50"
@@ -122,7 +126,10 @@ class TestErrorFormat:
 
     def test_malformed_json_is_400(self, client: Any, admin: Any, bearer: Any) -> None:
         response = client.post(
-            "/api/v1/users/", data="{not json", content_type="application/json", headers={"Authorization": bearer(admin)}
+            "/api/v1/users/",
+            data="{not json",
+            content_type="application/json",
+            headers={"Authorization": bearer(admin)},
         )
         assert_error(response, 400, "parse_error")
 
@@ -146,7 +153,9 @@ class TestErrorFormat:
         assert body["details"] == {"field": "marker", "rule": "probe"}
         assert not AuditEvent.objects.filter(action="probe_write", entity_id="4242.42").exists()
 
-    def test_an_unexpected_exception_is_a_json_500(self, client: Any, admin: Any, bearer: Any, probe_urls: None) -> None:
+    def test_an_unexpected_exception_is_a_json_500(
+        self, client: Any, admin: Any, bearer: Any, probe_urls: None
+    ) -> None:
         response = client.get("/probe/crash/", headers={"Authorization": bearer(admin)})
         assert_error(response, 500, "server_error")
         assert response["X-Request-ID"]
@@ -194,7 +203,6 @@ class TestUsersApi:
 
     def test_audit_events_cannot_be_edited(self, django_api: DjangoApi, admin: Any) -> None:
         from django.db import DatabaseError, transaction
-
         from letsema_api.common.models import AuditEvent
 
         with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
@@ -299,7 +307,7 @@ class TestPasswordGrant:
 
         user = make_user("auditor")
         attempts = [("wrong-password-1", 400)] * 4 + [(TEST_PASSWORD, 200)] + [("wrong-password-1", 400)] * 4
-        for password, status in attempts + [(TEST_PASSWORD, 200)]:
+        for password, status in [*attempts, (TEST_PASSWORD, 200)]:
             response = token_request(
                 live_api,
                 {"grant_type": "password", "username": user.username, "password": password},
@@ -330,9 +338,7 @@ class TestClientCredentialsGrant:
         from letsema_api.accounts.services import create_oauth_client
 
         owner = make_user("integration")
-        issued = create_oauth_client(
-            name=unique("mpesa-"), grant="client-credentials", owner=owner, created_by="tests"
-        )
+        issued = create_oauth_client(name=unique("mpesa-"), grant="client-credentials", owner=owner, created_by="tests")
         response = token_request(live_api, {"grant_type": "client_credentials"}, issued.client_id, issued.client_secret)
         assert response.status_code == 200, response.text
         token = response.json()
@@ -408,7 +414,9 @@ class TestAuthorizationCodeWithPkce:
         right = token_request(live_api, {**exchange, "code": code, "code_verifier": verifier}, spa.client_id, None)
         assert right.status_code == 200, right.text
         me = requests.get(
-            f"{live_api.url}/api/v1/me/", headers={"Authorization": f"Bearer {right.json()['access_token']}"}, timeout=10
+            f"{live_api.url}/api/v1/me/",
+            headers={"Authorization": f"Bearer {right.json()['access_token']}"},
+            timeout=10,
         ).json()
         assert (me["principal"], me["scopes"]) == (officer.username, ["read"])
 
@@ -440,6 +448,7 @@ class TestHealth:
     ) -> None:
         from letsema_api import vault
         from letsema_api.config import VaultAuth
+
         from letsema_dev.procs import free_port
 
         dead = vault.VaultSecrets(
@@ -465,8 +474,8 @@ class TestHealth:
         self, client: Any, monkeypatch: pytest.MonkeyPatch
     ) -> None:
         import pymongo
-
         from letsema_api.health import views
+
         from letsema_dev.procs import free_port
 
         dead = pymongo.MongoClient(f"mongodb://127.0.0.1:{free_port()}/", serverSelectionTimeoutMS=300, connect=False)

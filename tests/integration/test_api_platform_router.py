@@ -81,8 +81,8 @@ class TestReplicaRouter:
         fresh_health.max_lag_seconds = 0.5
         pg.replica.execute("SELECT pg_wal_replay_pause()")
         try:
-            pg.primary.execute("CREATE TABLE IF NOT EXISTS lag_probe (x int)", dbname=django_api.tenant.database)
-            pg.primary.execute("INSERT INTO lag_probe VALUES (1)", dbname=django_api.tenant.database)
+            pg.primary.execute("CREATE TABLE IF NOT EXISTS letsema_lag_probe (x int)")
+            pg.primary.execute("INSERT INTO letsema_lag_probe VALUES (1)")
             time.sleep(1.2)
             status = fresh_health.status()
             with using_replica():
@@ -98,7 +98,6 @@ class TestReplicaRouter:
         self, django_api: DjangoApi, fresh_health: Any
     ) -> None:
         from django.db import connections
-
         from letsema_api.accounts.models import User
         from letsema_api.db.base import DatabaseWrapper
         from letsema_api.routers import using_replica

@@ -154,8 +154,14 @@ class TestDynamicCredentialBackend:
         assert current_user == django_api.tenant.owner_role
 
     def test_migrated_tables_belong_to_the_group_role(self, django_api: DjangoApi) -> None:
+        from django.db import connection
+
+        tables = connection.introspection.django_table_names(only_existing=True)
+        assert "accounts_user" in tables
         rows = django_api.platform.pg.primary.execute(
-            "SELECT DISTINCT tableowner FROM pg_tables WHERE schemaname = 'public'", dbname=django_api.tenant.database
+            "SELECT DISTINCT tableowner FROM pg_tables WHERE tablename = ANY(%s)",
+            (tables,),
+            dbname=django_api.tenant.database,
         )
         assert rows == [(django_api.tenant.owner_role,)]
 

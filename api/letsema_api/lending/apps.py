@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class LendingConfig(AppConfig):
+    name = "letsema_api.lending"
+    label = "lending"
+    default_auto_field = "django.db.models.BigAutoField"

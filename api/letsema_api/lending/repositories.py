@@ -1,0 +1,500 @@
+"""The core's ``ApplicationRepository`` and ``LoanRepository`` on PostgreSQL.
+
+Call them inside the transaction of the use case (the API request's, or the job's own). Both store
+copies, as the in-memory fakes do: a change to a returned aggregate is kept only once ``save`` is called.
+
+``DjangoLoanRepository(lock=True)`` reads loans with ``SELECT … FOR UPDATE``, so two requests changing
+one loan (two repayments at once) run one after the other instead of both allocating against the same
+balances. ``DjangoLoanRepository(deferred=True)`` (close of business) collects ``save`` calls and writes
+them with a few bulk statements in ``flush()``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.db.models import Prefetch, QuerySet
+from django.utils import timezone
+
+from letsema_api.lending import models
+from letsema_core.credit import CreditAssessment, assessment_from_dict, assessment_to_dict
+from letsema_core.errors import NotFound, ValidationError
+from letsema_core.loans import (
+    AllocationLine,
+    ApplicationStatus,
+    ArrearsBucket,
+    InstallmentBalance,
+    Loan,
+    LoanApplication,
+    LoanStatus,
+    LoanTransaction,
+    PenaltyCharge,
+    RepaymentAllocation,
+    TransactionType,
+)
+from letsema_core.schedules.types import Installment, RepaymentSchedule
+
+# ---------------------------------------------------------------------------------- applications
+
+
+def _application_from_row(row: models.LoanApplication) -> LoanApplication:
+    return LoanApplication(
+        application_id=row.id,
+        borrower_id=str(row.borrower_id),
+        product_id=str(row.product_id),
+        principal=row.principal,
+        term_in_periods=row.term_in_periods,
+        created_by=row.created_by,
+        created_on=row.created_on,
+        status=ApplicationStatus(row.status),
+        submitted_by=row.submitted_by,
+        submitted_on=row.submitted_on,
+        decided_by=row.decided_by,
+        decided_on=row.decided_on,
+        rejection_reasons=tuple(row.rejection_reasons),
+        withdrawn_on=row.withdrawn_on,
+        loan_id=row.loan_id,
+        history=[(date.fromisoformat(on), ApplicationStatus(status), by) for on, status, by in row.history],
+    )
+
+
+def _application_fields(application: LoanApplication) -> dict[str, Any]:
+    return {
+        "borrower_id": application.borrower_id,
+        "product_id": application.product_id,
+        "principal": application.principal,
+        "term_in_periods": application.term_in_periods,
+        "status": application.status.value,
+        "created_by": application.created_by,
+        "created_on": application.created_on,
+        "submitted_by": application.submitted_by,
+        "submitted_on": application.submitted_on,
+        "decided_by": application.decided_by,
+        "decided_on": application.decided_on,
+        "rejection_reasons": list(application.rejection_reasons),
+        "withdrawn_on": application.withdrawn_on,
+        "loan_id": application.loan_id,
+        "history": [[on.isoformat(), status.value, by] for on, status, by in application.history],
+    }
+
+
+class DjangoApplicationRepository:
+    """Loan applications and their assessments (``ApplicationRepository`` port).
+
+    ``lock=True`` reads with ``SELECT … FOR UPDATE`` (decisions on one application serialise).
+    """
+
+    def __init__(self, *, lock: bool = False) -> None:
+        self._lock = lock
+
+    def _rows(self) -> QuerySet[models.LoanApplication]:
+        rows = models.LoanApplication.objects.all()
+        return rows.select_for_update() if self._lock else rows
+
+    def add(self, application: LoanApplication) -> None:
+        try:
+            with transaction.atomic():
+                models.LoanApplication.objects.create(id=application.application_id, **_application_fields(application))
+        except IntegrityError:
+            if models.LoanApplication.objects.filter(id=application.application_id).exists():
+                raise ValidationError(
+                    "an application with this id exists", field="application_id", rule="unique"
+                ) from None
+            raise
+
+    def save(self, application: LoanApplication) -> None:
+        updated = models.LoanApplication.objects.filter(id=application.application_id).update(
+            updated_at=timezone.now(), **_application_fields(application)
+        )
+        if not updated:
+            raise NotFound(entity="loan application", key=application.application_id)
+
+    def get(self, application_id: str) -> LoanApplication:
+        row = self._rows().filter(id=application_id).first()
+        if row is None:
+            raise NotFound(entity="loan application", key=application_id)
+        return _application_from_row(row)
+
+    def record_assessment(self, application_id: str, assessment: CreditAssessment) -> None:
+        if not models.LoanApplication.objects.filter(id=application_id).exists():
+            raise NotFound(entity="loan application", key=application_id)
+        models.CreditAssessment.objects.create(application_id=application_id, data=assessment_to_dict(assessment))
+
+    def latest_assessment(self, application_id: str) -> CreditAssessment | None:
+        row = models.CreditAssessment.objects.filter(application_id=application_id).order_by("-id").first()
+        return None if row is None else assessment_from_dict(row.data)
+
+
+# ----------------------------------------------------------------------------------------- loans
+
+
+def _d(value: str) -> Decimal:
+    return Decimal(value)
+
+
+def allocation_to_json(allocation: RepaymentAllocation | None) -> dict[str, Any] | None:
+    if allocation is None:
+        return None
+    return {
+        "lines": [
+            [line.installment_number, str(line.penalties), str(line.fees), str(line.interest), str(line.principal)]
+            for line in allocation.lines
+        ],
+        "penalties": str(allocation.penalties),
+        "fees": str(allocation.fees),
+        "interest": str(allocation.interest),
+        "principal": str(allocation.principal),
+        "unallocated": str(allocation.unallocated),
+    }
+
+
+def allocation_from_json(data: dict[str, Any] | None) -> RepaymentAllocation | None:
+    if data is None:
+        return None
+    return RepaymentAllocation(
+        lines=tuple(
+            AllocationLine(int(n), _d(pen), _d(fee), _d(intr), _d(pri)) for n, pen, fee, intr, pri in data["lines"]
+        ),
+        penalties=_d(data["penalties"]),
+        fees=_d(data["fees"]),
+        interest=_d(data["interest"]),
+        principal=_d(data["principal"]),
+        unallocated=_d(data["unallocated"]),
+    )
+
+
+def _transaction_from_row(row: models.LoanTransaction) -> LoanTransaction:
+    return LoanTransaction(
+        transaction_id=row.id,
+        sequence=row.sequence,
+        kind=TransactionType(row.kind),
+        on=row.on,
+        amount=row.amount,
+        principal=row.principal,
+        interest=row.interest,
+        fees=row.fees,
+        penalties=row.penalties,
+        allocation=allocation_from_json(row.allocation),
+        idempotency_key=row.idempotency_key,
+        external_ref=row.external_ref,
+        reverses=row.reverses,
+        reversed_by=row.reversed_by,
+    )
+
+
+_TRANSACTION_FIELDS = (
+    "sequence",
+    "kind",
+    "on",
+    "amount",
+    "principal",
+    "interest",
+    "fees",
+    "penalties",
+    "allocation",
+    "idempotency_key",
+    "external_ref",
+    "reverses",
+    "reversed_by",
+)
+
+
+def _transaction_row(loan_id: str, txn: LoanTransaction) -> models.LoanTransaction:
+    return models.LoanTransaction(
+        id=txn.transaction_id,
+        loan_id=loan_id,
+        sequence=txn.sequence,
+        kind=txn.kind.value,
+        on=txn.on,
+        amount=txn.amount,
+        principal=txn.principal,
+        interest=txn.interest,
+        fees=txn.fees,
+        penalties=txn.penalties,
+        allocation=allocation_to_json(txn.allocation),
+        idempotency_key=txn.idempotency_key,
+        external_ref=txn.external_ref,
+        reverses=txn.reverses,
+        reversed_by=txn.reversed_by,
+    )
+
+
+def loan_from_rows(
+    row: models.Loan, installments: Iterable[models.Installment], transactions: Iterable[models.LoanTransaction]
+) -> Loan:
+    """Rebuild the core aggregate from its rows (no replay: the stored balances are the replay's result)."""
+    rows = sorted(installments, key=lambda i: i.number)
+    schedule = RepaymentSchedule(
+        installments=tuple(
+            Installment(
+                i.number,
+                i.due_date,
+                i.principal_due,
+                i.interest_due,
+                i.fees_due,
+                i.penalties_due,
+                i.total_due,
+                i.balance_after,
+            )
+            for i in rows
+        ),
+        principal=row.principal,
+        upfront_fees=row.upfront_fee,
+    )
+    loan = Loan(
+        loan_id=row.id,
+        schedule=schedule,
+        disbursed_on=row.disbursed_on,
+        borrower_id=str(row.borrower_id),
+        application_id=row.application_ref,
+        product_id=str(row.product_id),
+        late_penalty_percent=row.late_penalty_percent.normalize(),
+        penalty_grace_days=row.penalty_grace_days,
+    )
+    # Rehydration: the aggregate's state is set from what its own methods produced when it was saved.
+    loan.transactions = [_transaction_from_row(t) for t in sorted(transactions, key=lambda t: t.sequence)]
+    loan.balances = tuple(
+        InstallmentBalance(
+            i.number,
+            i.due_date,
+            i.penalties_outstanding,
+            i.fees_outstanding,
+            i.interest_outstanding,
+            i.principal_outstanding,
+        )
+        for i in rows
+    )
+    loan.penalty_charges = [
+        PenaltyCharge(int(number), Decimal(amount), date.fromisoformat(on))
+        for number, amount, on in row.penalty_charges
+    ]
+    loan.status = LoanStatus(row.status)
+    loan.closed_on = row.closed_on
+    loan.written_off_on = row.written_off_on
+    loan.days_past_due = row.days_past_due
+    loan.worst_days_past_due = row.worst_days_past_due
+    loan.arrears_bucket = ArrearsBucket(row.arrears_bucket)
+    loan.last_close_of_business = row.last_close_of_business
+    return loan
+
+
+def _loan_fields(loan: Loan) -> dict[str, Any]:
+    return {
+        "status": loan.status.value,
+        "closed_on": loan.closed_on,
+        "written_off_on": loan.written_off_on,
+        "days_past_due": loan.days_past_due,
+        "worst_days_past_due": loan.worst_days_past_due,
+        "arrears_bucket": loan.arrears_bucket.value,
+        "last_close_of_business": loan.last_close_of_business,
+        "outstanding_principal": loan.outstanding_principal,
+        "penalty_charges": [
+            [c.installment_number, str(c.amount), c.charged_on.isoformat()] for c in loan.penalty_charges
+        ],
+    }
+
+
+_LOAN_UPDATE_FIELDS = (
+    "status",
+    "closed_on",
+    "written_off_on",
+    "days_past_due",
+    "worst_days_past_due",
+    "arrears_bucket",
+    "last_close_of_business",
+    "outstanding_principal",
+    "penalty_charges",
+    "updated_at",
+)
+_BALANCE_FIELDS = ("principal_outstanding", "interest_outstanding", "fees_outstanding", "penalties_outstanding")
+
+
+@dataclass
+class _Snapshot:
+    loan_row: models.Loan
+    installments: list[models.Installment]
+    transactions: dict[str, models.LoanTransaction]
+
+
+@dataclass
+class _Pending:
+    """What ``save`` must write for one loan (used directly, or collected by a deferred repository)."""
+
+    loan_row: models.Loan
+    installments: list[models.Installment]
+    new_transactions: list[models.LoanTransaction]
+    changed_transactions: list[models.LoanTransaction]
+
+
+class DjangoLoanRepository:
+    """Disbursed loans (``LoanRepository`` port). See the module docstring for ``lock`` and ``deferred``."""
+
+    def __init__(self, *, lock: bool = False, deferred: bool = False, only_ids: Sequence[str] | None = None) -> None:
+        self._lock = lock
+        self._deferred = deferred
+        self._only_ids = None if only_ids is None else list(only_ids)
+        self._pending: list[_Pending] = []
+        # Rows read by this repository, so ``save`` writes differences without reading them again.
+        self._snapshots: dict[str, _Snapshot] = {}
+
+    # -- reading
+    def _query(self) -> QuerySet[models.Loan]:
+        rows = models.Loan.objects.prefetch_related(
+            Prefetch("installments", queryset=models.Installment.objects.order_by("number")),
+            Prefetch("transactions", queryset=models.LoanTransaction.objects.order_by("sequence")),
+        )
+        # ``of=("self",)``: lock the loan row only (the prefetches are separate queries anyway).
+        return rows.select_for_update(of=("self",)) if self._lock else rows
+
+    def _load(self, rows: QuerySet[models.Loan]) -> list[Loan]:
+        loans: list[Loan] = []
+        for row in rows:
+            installments = list(row.installments.all())
+            transactions = list(row.transactions.all())
+            self._snapshots[row.id] = _Snapshot(row, installments, {t.id: t for t in transactions})
+            loans.append(loan_from_rows(row, installments, transactions))
+        return loans
+
+    def get(self, loan_id: str) -> Loan:
+        loans = self._load(self._query().filter(id=loan_id))
+        if not loans:
+            raise NotFound(entity="loan", key=loan_id)
+        return loans[0]
+
+    def get_by_transaction(self, transaction_id: str) -> Loan:
+        loan_id = models.LoanTransaction.objects.filter(id=transaction_id).values_list("loan_id", flat=True).first()
+        if loan_id is None:
+            raise NotFound(entity="loan transaction", key=transaction_id)
+        return self.get(loan_id)
+
+    def active(self) -> Sequence[Loan]:
+        rows = self._query().filter(status=LoanStatus.ACTIVE.value).order_by("id")
+        if self._only_ids is not None:
+            rows = rows.filter(id__in=self._only_ids)
+        return self._load(rows)
+
+    # -- writing
+    def add(self, loan: Loan) -> None:
+        officer = ""
+        if loan.application_id is not None:
+            officer = (
+                models.LoanApplication.objects.filter(id=loan.application_id)
+                .values_list("created_by", flat=True)
+                .first()
+                or ""
+            )
+        balances = {b.number: b for b in loan.balances}
+        try:
+            with transaction.atomic():
+                models.Loan.objects.create(
+                    id=loan.loan_id,
+                    borrower_id=loan.borrower_id,
+                    product_id=loan.product_id,
+                    application_ref=loan.application_id,
+                    officer=officer,
+                    disbursed_on=loan.disbursed_on,
+                    principal=loan.principal,
+                    upfront_fee=loan.upfront_fee,
+                    late_penalty_percent=loan.late_penalty_percent,
+                    penalty_grace_days=loan.penalty_grace_days,
+                    **_loan_fields(loan),
+                )
+                models.Installment.objects.bulk_create(
+                    models.Installment(
+                        loan_id=loan.loan_id,
+                        number=i.number,
+                        due_date=i.due_date,
+                        principal_due=i.principal_due,
+                        interest_due=i.interest_due,
+                        fees_due=i.fees_due,
+                        penalties_due=i.penalties_due,
+                        total_due=i.total_due,
+                        balance_after=i.balance_after,
+                        principal_outstanding=balances[i.number].principal,
+                        interest_outstanding=balances[i.number].interest,
+                        fees_outstanding=balances[i.number].fees,
+                        penalties_outstanding=balances[i.number].penalties,
+                    )
+                    for i in loan.schedule.installments
+                )
+                models.LoanTransaction.objects.bulk_create(_transaction_row(loan.loan_id, t) for t in loan.transactions)
+        except IntegrityError:
+            if models.Loan.objects.filter(id=loan.loan_id).exists():
+                raise ValidationError("a loan with this id exists", field="loan_id", rule="unique") from None
+            raise
+
+    def save(self, loan: Loan) -> None:
+        """Store the loan's new state. Raises ``NotFound`` for a loan never added."""
+        pending = self._changes(loan)
+        if self._deferred:
+            self._pending.append(pending)
+        else:
+            self._write([pending])
+
+    def flush(self) -> int:
+        """Write every deferred ``save`` (bulk statements); returns how many loans were written."""
+        pending, self._pending = self._pending, []
+        self._write(pending)
+        return len(pending)
+
+    def _snapshot(self, loan_id: str) -> _Snapshot:
+        snapshot = self._snapshots.get(loan_id)
+        if snapshot is None:
+            row = models.Loan.objects.filter(id=loan_id).first()
+            if row is None:
+                raise NotFound(entity="loan", key=loan_id)
+            snapshot = _Snapshot(
+                row,
+                list(models.Installment.objects.filter(loan_id=loan_id)),
+                {t.id: t for t in models.LoanTransaction.objects.filter(loan_id=loan_id)},
+            )
+            self._snapshots[loan_id] = snapshot
+        return snapshot
+
+    def _changes(self, loan: Loan) -> _Pending:
+        snapshot = self._snapshot(loan.loan_id)
+        row = snapshot.loan_row
+        for name, value in _loan_fields(loan).items():
+            setattr(row, name, value)
+        row.updated_at = timezone.now()
+        installments = snapshot.installments
+        balances = {b.number: b for b in loan.balances}
+        for inst in installments:
+            b = balances[inst.number]
+            inst.principal_outstanding = b.principal
+            inst.interest_outstanding = b.interest
+            inst.fees_outstanding = b.fees
+            inst.penalties_outstanding = b.penalties
+        stored = snapshot.transactions
+        new: list[models.LoanTransaction] = []
+        changed: list[models.LoanTransaction] = []
+        for txn in loan.transactions:
+            candidate = _transaction_row(loan.loan_id, txn)
+            old = stored.get(txn.transaction_id)
+            if old is None:
+                new.append(candidate)
+            elif any(getattr(old, f) != getattr(candidate, f) for f in _TRANSACTION_FIELDS):
+                changed.append(candidate)
+        stored.update((t.id, t) for t in (*new, *changed))
+        return _Pending(row, installments, new, changed)
+
+    @staticmethod
+    def _write(pending: list[_Pending]) -> None:
+        if not pending:
+            return
+        with transaction.atomic():
+            models.Loan.objects.bulk_update([p.loan_row for p in pending], _LOAN_UPDATE_FIELDS)
+            models.Installment.objects.bulk_update(
+                [i for p in pending for i in p.installments], _BALANCE_FIELDS, batch_size=1000
+            )
+            changed = [t for p in pending for t in p.changed_transactions]
+            if changed:
+                models.LoanTransaction.objects.bulk_update(changed, _TRANSACTION_FIELDS, batch_size=1000)
+            new = [t for p in pending for t in p.new_transactions]
+            if new:
+                models.LoanTransaction.objects.bulk_create(new, batch_size=1000)

@@ -1,0 +1,63 @@
+"""Publishing the outbox to the shared registry: in order, a locked batch at a time, never lost or doubled.
+
+A batch is read with ``SELECT … FOR UPDATE SKIP LOCKED`` in append order, so two relays never publish the
+same row at the same time; each event goes to the registry (``record_account_event`` is idempotent by
+event id and sequence, so a row published again after a crash changes nothing there); the rows that made
+it are marked published in the same transaction. When the registry fails, the failing row gets its
+``attempts`` and ``last_error`` and stays pending with every row after it; the caller backs off.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+from pymongo.errors import PyMongoError
+
+from letsema_api.outbox.models import OutboxEvent, OutboxStatus
+from letsema_api.registry import RegistryWriteConflict
+from letsema_core.credit import CreditAccountEvent, CreditRegistry
+
+# What a registry outage looks like from here; anything else is a bug and propagates.
+REGISTRY_ERRORS = (PyMongoError, RegistryWriteConflict)
+
+
+@dataclass(frozen=True, slots=True)
+class BatchResult:
+    published: int
+    error: str | None
+
+    @property
+    def failed(self) -> bool:
+        return self.error is not None
+
+
+def pending_count() -> int:
+    return OutboxEvent.objects.filter(status=OutboxStatus.PENDING).count()
+
+
+def relay_batch(*, registry: CreditRegistry, batch_size: int = 100) -> BatchResult:
+    """Publish up to ``batch_size`` pending events in append order; stop at the first registry error."""
+    with transaction.atomic():
+        rows = list(
+            OutboxEvent.objects.select_for_update(skip_locked=True)
+            .filter(status=OutboxStatus.PENDING)
+            .order_by("id")[:batch_size]
+        )
+        published: list[int] = []
+        error: str | None = None
+        for row in rows:
+            try:
+                registry.record_account_event(CreditAccountEvent.from_dict(row.payload))
+            except REGISTRY_ERRORS as exc:
+                error = f"{type(exc).__name__}: {exc}"[:2000]
+                OutboxEvent.objects.filter(pk=row.pk).update(attempts=F("attempts") + 1, last_error=error)
+                break
+            published.append(row.pk)
+        if published:
+            OutboxEvent.objects.filter(pk__in=published).update(
+                status=OutboxStatus.PUBLISHED, published_at=timezone.now(), attempts=F("attempts") + 1, last_error=""
+            )
+    return BatchResult(published=len(published), error=error)
