@@ -79,7 +79,7 @@ class VaultClient:
         self._client.auth.kubernetes.create_role(
             name=plan.kubernetes_role_name, bound_service_account_names=k8s["bound_service_account_names"],
             bound_service_account_namespaces=k8s["bound_service_account_namespaces"],
-            policies=k8s["policies"], token_ttl=k8s["ttl"], mount_point=self.mounts.kubernetes_auth)
+            policies=k8s["policies"], ttl=k8s["ttl"], mount_point=self.mounts.kubernetes_auth)
         try:
             self._client.secrets.transit.read_key(name=plan.transit_key, mount_point=self.mounts.transit)
         except hvac.exceptions.InvalidPath:

@@ -21,9 +21,9 @@ def psmdb_ready(psmdb: Mapping[str, Any] | None) -> bool:
     return psmdb is not None and (psmdb.get("status") or {}).get("state") == "ready"
 
 
-@kopf.on.resume(GROUP, VERSION, REGISTRY_PLURAL)
-@kopf.on.create(GROUP, VERSION, REGISTRY_PLURAL)
-@kopf.on.update(GROUP, VERSION, REGISTRY_PLURAL)
+@kopf.on.resume(GROUP, VERSION, REGISTRY_PLURAL, backoff=15)
+@kopf.on.create(GROUP, VERSION, REGISTRY_PLURAL, backoff=15)
+@kopf.on.update(GROUP, VERSION, REGISTRY_PLURAL, backoff=15)
 def reconcile_registry(spec: Mapping[str, Any], name: str, meta: Mapping[str, Any], status: Mapping[str, Any],
                        body: kopf.Body, patch: kopf.Patch, memo: kopf.Memo, logger: Logger,
                        **_: Any) -> None:

@@ -160,9 +160,9 @@ def ensure_workloads(kube: KubeClient, spec: TenantSpec, config: OperatorConfig,
     kube.ensure(builders.build_close_of_business_cronjob(**common))
 
 
-@kopf.on.resume(GROUP, VERSION, TENANT_PLURAL)
-@kopf.on.create(GROUP, VERSION, TENANT_PLURAL)
-@kopf.on.update(GROUP, VERSION, TENANT_PLURAL)
+@kopf.on.resume(GROUP, VERSION, TENANT_PLURAL, backoff=15)
+@kopf.on.create(GROUP, VERSION, TENANT_PLURAL, backoff=15)
+@kopf.on.update(GROUP, VERSION, TENANT_PLURAL, backoff=15)
 def reconcile_tenant(spec: Mapping[str, Any], name: str, meta: Mapping[str, Any], status: Mapping[str, Any],
                      patch: kopf.Patch, memo: kopf.Memo, logger: Logger, body: kopf.Body,
                      **_: Any) -> None:
@@ -179,7 +179,10 @@ def reconcile_tenant(spec: Mapping[str, Any], name: str, meta: Mapping[str, Any]
     ensure_namespace(kube, parsed, config)
     _status_condition(patch, status, "NamespaceReady", True, "Ensured", f"namespace {names.namespace}", generation)
 
-    rotated_at = (meta.get("annotations") or {}).get(ROOT_ROTATED_ANNOTATION)
+    # Read the rotation marker from the server, not from this handler's body: the body can predate the
+    # patch that recorded the rotation (a retry, a restart), and rotating twice would lose the password.
+    fresh = kube.get(API_VERSION, "MicrofinanceTenant", name) or body
+    rotated_at = (fresh.get("metadata", {}).get("annotations") or {}).get(ROOT_ROTATED_ANNOTATION)
     bootstrap_password = ensure_database(kube, parsed, rotated=rotated_at is not None)
     cluster = kube.get(CNPG, "Cluster", names.db_cluster, names.namespace)
     if not cnpg_cluster_ready(cluster):
