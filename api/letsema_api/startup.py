@@ -33,7 +33,7 @@ def secret_key(config: TenantConfig) -> str:
                 value = vault.kv("django").get("secret_key", "")
             except VaultError as exc:
                 raise StartupError(
-                    f"tenant {config.tenant_id} cannot start: Vault at VAULT_ADDR={config.vault_addr} failed: {exc}"
+                    f"tenant {config.tenant_id} cannot start: Vault at VAULT_ADDR={config.vault_addr} {exc.reason}"
                 ) from None
             if len(value) < 32:
                 raise StartupError(

@@ -27,9 +27,10 @@ T = TypeVar("T")
 class VaultError(Exception):
     """Base of the Vault adapter's errors. ``addr`` is the Vault address involved."""
 
-    def __init__(self, message: str, *, addr: str) -> None:
+    def __init__(self, message: str, *, addr: str, reason: str = "") -> None:
         super().__init__(message)
         self.addr = addr
+        self.reason = reason or message
 
 
 class VaultUnavailable(VaultError):
@@ -119,9 +120,8 @@ class VaultSecrets:
                 try:
                     token = Path(auth.token_file).read_text().strip()
                 except OSError as exc:
-                    raise VaultRefused(
-                        f"cannot read VAULT_TOKEN_FILE {auth.token_file}: {exc}", addr=self.addr
-                    ) from exc
+                    reason = f"cannot be logged in to: VAULT_TOKEN_FILE {auth.token_file} is unreadable ({exc})"
+                    raise VaultRefused(f"Vault at {self.addr} {reason}", addr=self.addr, reason=reason) from exc
             client.token = token
         elif auth.method == "kubernetes":
             jwt = Path(auth.kubernetes_jwt_path).read_text().strip()
@@ -146,10 +146,12 @@ class VaultSecrets:
         try:
             return fn()
         except (requests.exceptions.RequestException, hx.VaultDown, hx.InternalServerError, hx.BadGateway) as exc:
-            raise VaultUnavailable(f"Vault at {self.addr} is unavailable ({what}): {exc}", addr=self.addr) from exc
+            reason = f"is unavailable ({what}): {exc}"
+            raise VaultUnavailable(f"Vault at {self.addr} {reason}", addr=self.addr, reason=reason) from exc
         except (hx.VaultError, OSError) as exc:
             text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise VaultRefused(f"Vault at {self.addr} refused to {what}: {text}", addr=self.addr) from exc
+            reason = f"refused to {what}: {text}"
+            raise VaultRefused(f"Vault at {self.addr} {reason}", addr=self.addr, reason=reason) from exc
 
     def _call(self, what: str, fn: Callable[[Any], T]) -> T:
         """Run ``fn(client)``; when a machine login (Kubernetes/AppRole) has expired, log in again once."""
