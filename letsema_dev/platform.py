@@ -199,3 +199,42 @@ def configure_openbao(
         _kv_ensure(client, t.kv_path("webhooks"), {"mpesa_signing_key": secrets.token_urlsafe(32)})
         client.sys.create_or_update_policy(name=t.policy, policy=policy_hcl(t))
     _transit_key(client, HMAC_KEY)
+
+
+APPROLE_MOUNT = "approle"
+
+
+def ensure_approle(client: Any, tenant: TenantSpec, *, secret_id_file: Any) -> str:
+    """An AppRole login for a tenant's processes, limited to the tenant's policy.
+
+    Returns the role id (not secret); the secret id is written once to ``secret_id_file``
+    (mode 0600) and reused on later starts. This is the local stand-in for the
+    Kubernetes auth role that pods use on a cluster.
+    """
+    import os
+    from pathlib import Path
+
+    auth = client.sys.list_auth_methods()
+    methods = auth.get("data", auth)
+    if f"{APPROLE_MOUNT}/" not in methods:
+        client.sys.enable_auth_method("approle", path=APPROLE_MOUNT)
+    role = tenant.policy
+    client.auth.approle.create_or_update_approle(
+        role_name=role,
+        token_policies=[tenant.policy],
+        token_ttl="1h",  # noqa: S106 - a duration
+        token_max_ttl="24h",  # noqa: S106 - a duration
+        secret_id_num_uses=0,
+        mount_point=APPROLE_MOUNT,
+    )
+    role_id = str(client.auth.approle.read_role_id(role_name=role, mount_point=APPROLE_MOUNT)["data"]["role_id"])
+    path = Path(secret_id_file)
+    if not path.exists():
+        secret_id = client.auth.approle.generate_secret_id(role_name=role, mount_point=APPROLE_MOUNT)["data"][
+            "secret_id"
+        ]
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(secret_id)
+    return role_id

@@ -8,16 +8,19 @@ environment, its port and a health check.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import shutil
+import subprocess
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
 from letsema_dev.paths import REPO_ROOT, state_dir
-from letsema_dev.platform import TenantSpec, configure_openbao, prepare_postgres
+from letsema_dev.platform import TenantSpec, configure_openbao, ensure_approle, prepare_postgres
 from letsema_dev.procs import (
     LOOPBACK,
     PortInUse,
@@ -44,6 +47,8 @@ PORTS: dict[str, tuple[str, int]] = {
     "postgres-replica": ("LETSEMA_PG_REPLICA_PORT", 55433),
     "openbao": ("LETSEMA_OPENBAO_PORT", 58200),
     "mongodb": ("LETSEMA_MONGO_PORT", 57017),
+    "api-khotso": ("LETSEMA_API_KHOTSO_PORT", 8101),
+    "api-tsepo": ("LETSEMA_API_TSEPO_PORT", 8102),
 }
 
 
@@ -354,6 +359,104 @@ class ManagedProcess:
         return self.ctx.ports[self.port_name] if self.port_name else None
 
 
+def tenant_env(ctx: Context, tenant: TenantSpec) -> dict[str, str]:
+    """The environment of a tenant's processes: addresses and an AppRole login, no secret values."""
+    role_id = ensure_approle(
+        ctx.openbao.client(), tenant, secret_id_file=ctx.root / "tenants" / tenant.tenant_id / "approle-secret-id"
+    )
+    return {
+        "LETSEMA_TENANT_ID": tenant.tenant_id,
+        "LETSEMA_TENANT_NAME": tenant.display_name,
+        "LETSEMA_DB_HOST": LOOPBACK,
+        "LETSEMA_DB_PORT": str(ctx.primary.port),
+        "LETSEMA_DB_NAME": tenant.database,
+        "LETSEMA_DB_REPLICA_HOST": LOOPBACK,
+        "LETSEMA_DB_REPLICA_PORT": str(ctx.replica.port),
+        "VAULT_ADDR": ctx.openbao.url,
+        "VAULT_APPROLE_ROLE_ID": role_id,
+        "VAULT_APPROLE_SECRET_ID_FILE": str(ctx.root / "tenants" / tenant.tenant_id / "approle-secret-id"),
+        "LETSEMA_MONGO_URL": ctx.mongo_url,
+        "DJANGO_SETTINGS_MODULE": "letsema_api.settings",
+        "PYTHONUNBUFFERED": "1",
+    }
+
+
+def _http_ok(url: str) -> bool:
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(url, timeout=2) as resp:  # noqa: S310 - loopback URL we built
+            return bool(resp.status == 200)
+    except Exception:
+        return False
+
+
+@dataclass
+class TenantApi(ManagedProcess):
+    """A tenant's API under gunicorn; migrations run before each start (a no-op when current)."""
+
+    tenant: TenantSpec | None = None
+
+    def start(self) -> None:
+        if self.running():
+            return
+        assert self.tenant is not None
+        env = {**os.environ, **self.env(self.ctx)}
+        log = self.log()
+        assert log is not None
+        log.parent.mkdir(parents=True, exist_ok=True)
+        with open(log, "ab") as out:
+            done = subprocess.run(
+                [sys.executable, "-m", "django", "migrate", "--no-input"],
+                env=env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                cwd=self.cwd,
+                timeout=600,
+            )
+        if done.returncode != 0:
+            raise RuntimeError(f"migrations for {self.tenant.tenant_id} failed; see {log}")
+        super().start()
+
+
+def _api_argv(ctx: Context, port_name: str) -> list[str]:
+    (ctx.root / "run").mkdir(parents=True, exist_ok=True)
+    return [
+        sys.executable, "-m", "gunicorn", "letsema_api.wsgi:application",
+        "--bind", f"{LOOPBACK}:{ctx.ports[port_name]}",
+        "--workers", "2", "--access-logfile", "-", "--graceful-timeout", "10",
+        # One control socket per process (gunicorn's default path is shared by every instance).
+        "--control-socket", str(ctx.root / "run" / f"{port_name}.ctl"),
+    ]  # fmt: skip
+
+
+def _api_health(ctx: Context, port_name: str) -> bool:
+    return _http_ok(f"http://{LOOPBACK}:{ctx.ports[port_name]}/healthz")
+
+
+def _tenant_env(tenant: TenantSpec, ctx: Context) -> dict[str, str]:
+    return tenant_env(ctx, tenant)
+
+
+def tenant_processes(ctx: Context) -> list[Service]:
+    """Each tenant's API (one entry per tenant)."""
+    procs: list[Service] = []
+    for tenant in TENANTS:
+        name = f"api-{tenant.tenant_id}"
+        procs.append(
+            TenantApi(
+                ctx=ctx,
+                name=name,
+                port_name=name,
+                tenant=tenant,
+                env=functools.partial(_tenant_env, tenant),
+                argv=functools.partial(_api_argv, port_name=name),
+                health=functools.partial(_api_health, port_name=name),
+            )
+        )
+    return procs
+
+
 def services(ctx: Context) -> list[Service]:
     """Every service of the local platform, in start order (stopped in reverse)."""
     return [
@@ -361,4 +464,5 @@ def services(ctx: Context) -> list[Service]:
         PostgresReplica(ctx),
         OpenBao(ctx),
         MongoDB(ctx),
+        *tenant_processes(ctx),
     ]

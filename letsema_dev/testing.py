@@ -17,9 +17,11 @@ folder on free loopback ports, and the session stops them at the end.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -55,9 +57,28 @@ class VaultPlatform:
         return self.openbao.client()
 
 
+@contextlib.contextmanager
+def service_dir(name: str) -> Iterator[Path]:
+    """A temporary folder for a server that runs as another user (PostgreSQL as ``postgres``).
+
+    Not under pytest's ``tmp_path``: pytest resets its base folder to mode 0700 whenever another
+    pytest run starts, which locks the server's user out of its own data mid-run.
+    """
+    base = Path(tempfile.mkdtemp(prefix=f"letsema-{name}-"))
+    os.chmod(base, 0o711)  # noqa: S103 - traverse only, so the server user can reach its folder
+    try:
+        yield base
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+
+
 @pytest.fixture(scope="session")
-def pg_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PgCluster]:
-    base = tmp_path_factory.mktemp("pg")
+def pg_cluster() -> Iterator[PgCluster]:
+    with service_dir("pg") as base:
+        yield from _pg_cluster(base)
+
+
+def _pg_cluster(base: Path) -> Iterator[PgCluster]:
     primary = PostgresServer(base_dir=base / "primary", port=free_port(), name="test-primary", settings=FAST_SETTINGS)
     replica: PostgresServer | None = None
     try:

@@ -21,8 +21,11 @@ import pymongo
 import pytest
 
 from letsema_dev.procs import free_port
+from letsema_dev.testing import service_dir
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+
+SERVICES = ("postgres-primary", "postgres-replica", "openbao", "mongodb", "api-khotso", "api-tsepo")
 
 
 def _letsema(env: dict[str, str], *args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
@@ -37,8 +40,12 @@ def _letsema(env: dict[str, str], *args: str, timeout: float = 600) -> subproces
 
 
 @pytest.fixture(scope="module")
-def platform_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
-    state = tmp_path_factory.mktemp("letsema-state")
+def platform_env() -> Iterator[dict[str, str]]:
+    with service_dir("dev-platform") as state:
+        yield from _platform_env(state)
+
+
+def _platform_env(state: Path) -> Iterator[dict[str, str]]:
     env = {
         **os.environ,
         "LETSEMA_STATE_DIR": str(state),
@@ -46,6 +53,8 @@ def platform_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str,
         "LETSEMA_PG_REPLICA_PORT": str(free_port()),
         "LETSEMA_OPENBAO_PORT": str(_free_port_pair()),
         "LETSEMA_MONGO_PORT": str(free_port()),
+        "LETSEMA_API_KHOTSO_PORT": str(free_port()),
+        "LETSEMA_API_TSEPO_PORT": str(free_port()),
     }
     env.pop("LETSEMA_MONGO_URL", None)  # exercise the supervisor's own MongoDB-protocol server
     try:
@@ -98,7 +107,7 @@ class TestDevPlatform:
         status = _letsema(platform_env, "dev", "status")
         assert status.returncode == 0, status.stdout
         lines = {line.split()[0]: line for line in status.stdout.splitlines()[1:]}
-        for name in ("postgres-primary", "postgres-replica", "openbao", "mongodb"):
+        for name in SERVICES:
             assert " healthy " in lines[name], status.stdout
             assert ".log" in lines[name] or name == "mongodb"
         assert str(platform_env["LETSEMA_PG_PORT"]) in lines["postgres-primary"]
@@ -125,7 +134,7 @@ class TestDevPlatform:
         assert down.returncode == 0, down.stderr
         stopped = _letsema(platform_env, "dev", "status")
         assert stopped.returncode == 1
-        assert stopped.stdout.count(" stopped ") == 4, stopped.stdout
+        assert stopped.stdout.count(" stopped ") == len(SERVICES), stopped.stdout
 
         up = _letsema(platform_env, "dev", "up")
         assert up.returncode == 0, up.stdout + up.stderr
@@ -144,6 +153,15 @@ class TestDevPlatform:
         # The replica caught up with what was written before the restart.
         assert _psql(platform_env, "SELECT count(*) FROM survivor", replica=True) == "[(1,)]"
 
+    def test_each_tenant_api_is_ready_on_its_own_database_role(self, platform_env: dict[str, str]) -> None:
+        import urllib.request
+
+        for tenant, var in (("khotso", "LETSEMA_API_KHOTSO_PORT"), ("tsepo", "LETSEMA_API_TSEPO_PORT")):
+            with urllib.request.urlopen(f"http://127.0.0.1:{platform_env[var]}/readyz", timeout=10) as resp:
+                body = json.loads(resp.read())
+            assert body["status"] == "ready", body
+            assert body["checks"]["database"]["role"] == f"{tenant}_owner"
+
     def test_dynamic_credentials_work_after_restart(self, platform_env: dict[str, str]) -> None:
         import psycopg
 
@@ -161,6 +179,8 @@ class TestDevPlatform:
     def test_a_port_in_use_is_named_with_the_variable_to_change_it(self, platform_env: dict[str, str]) -> None:
         _letsema(platform_env, "dev", "down")
         with socket.socket() as blocker:
+            # SO_REUSEADDR: connections of the stopped server may linger in TIME_WAIT on this port.
+            blocker.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             blocker.bind(("127.0.0.1", int(platform_env["LETSEMA_PG_PORT"])))
             blocker.listen()
             result = _letsema(platform_env, "dev", "up")
