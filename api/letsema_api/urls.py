@@ -32,6 +32,11 @@ urlpatterns = [
     path("o/", include((oauth_patterns, "oauth2_provider"), namespace="oauth2_provider")),
     path("accounts/login/", transaction.non_atomic_requests(auth_views.LoginView.as_view()), name="login"),
     path("api/v1/", include(api_v1)),
+    path("api/v1/", include("letsema_api.borrowers.urls")),
+    path("api/v1/", include("letsema_api.products.urls")),
+    path("api/v1/", include("letsema_api.credit.urls")),
+    path("api/v1/", include("letsema_api.lending.urls")),
+    path("api/v1/", include("letsema_api.ledger.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
 ]

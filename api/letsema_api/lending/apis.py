@@ -1,0 +1,444 @@
+"""Loan applications, loans and repayments over HTTP: InputSerializer → service (core use case) →
+OutputSerializer. No rule lives here; errors reach the one handler as the core raises them."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from typing import Any, ClassVar
+
+from django.db.models import QuerySet
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers
+from rest_framework.exceptions import ValidationError as DrfValidationError
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from letsema_api.accounts.permissions import Action, principal_of
+from letsema_api.common.pagination import Pagination
+from letsema_api.common.serializers import InputSerializer, MoneyField
+from letsema_api.lending import models, selectors, services
+from letsema_core.credit import assessment_to_dict
+from letsema_core.errors import ValidationError
+from letsema_core.loans import RepaymentResult
+
+ID_PATTERN = r"[A-Za-z0-9._-]{1,64}"
+IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9._:-]{8,200}$")
+
+
+def actor(request: Request) -> services.Actor:
+    principal = principal_of(request)
+    assert principal is not None  # ActionPermission let the request through
+    return services.Actor(name=principal.name, role=principal.role)
+
+
+def paginated(view: APIView, request: Request, rows: QuerySet[Any], filterset: Any, output: Any) -> Response:
+    filtered = filterset(request.query_params, queryset=rows)
+    if not filtered.is_valid():
+        raise DrfValidationError(filtered.errors)
+    paginator = Pagination()
+    page = paginator.paginate_queryset(filtered.qs, request, view=view)
+    return paginator.get_paginated_response(output(page, many=True).data)
+
+
+def query_date(request: Request, name: str, *, default: date) -> date:
+    raw = request.query_params.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        raise ValidationError(f"{name} must be a date (YYYY-MM-DD)", field=name, rule="date") from None
+
+
+# ---------------------------------------------------------------------------------- applications
+
+
+class ApplicationOutputSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    id = serializers.CharField()
+    borrower_id = serializers.CharField()
+    product_id = serializers.CharField()
+    principal = MoneyField()
+    term_in_periods = serializers.IntegerField()
+    status = serializers.ChoiceField(choices=models.APPLICATION_STATUS_CHOICES)
+    created_by = serializers.CharField()
+    created_on = serializers.DateField()
+    submitted_by = serializers.CharField(allow_null=True)
+    submitted_on = serializers.DateField(allow_null=True)
+    decided_by = serializers.CharField(allow_null=True)
+    decided_on = serializers.DateField(allow_null=True)
+    rejection_reasons = serializers.ListField(child=serializers.CharField())
+    withdrawn_on = serializers.DateField(allow_null=True)
+    loan_id = serializers.CharField(allow_null=True)
+
+
+def application_response(application_id: str, status: int = 200) -> Response:
+    return Response(ApplicationOutputSerializer(selectors.application_get(application_id)).data, status=status)
+
+
+class ApplicationListCreateApi(APIView):
+    required_actions: ClassVar[dict[str, Action]] = {"GET": Action.READ, "POST": Action.WRITE}
+
+    class InputSerializer(InputSerializer):
+        borrower_id = serializers.RegexField(f"^{ID_PATTERN}$")
+        product_id = serializers.RegexField(f"^{ID_PATTERN}$")
+        principal = MoneyField(min_value="0.01")
+        term_in_periods = serializers.IntegerField(min_value=1, max_value=1000)
+
+    @extend_schema(
+        responses=ApplicationOutputSerializer(many=True),
+        parameters=[selectors.ApplicationFilter],
+        operation_id="loan_applications_list",
+    )
+    def get(self, request: Request) -> Response:
+        return paginated(
+            self, request, selectors.application_list(), selectors.ApplicationFilter, ApplicationOutputSerializer
+        )
+
+    @extend_schema(
+        request=InputSerializer, responses={201: ApplicationOutputSerializer}, operation_id="loan_applications_create"
+    )
+    def post(self, request: Request) -> Response:
+        body = self.InputSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        application = services.application_create(
+            actor=actor(request),
+            borrower_id=data["borrower_id"],
+            product_id=data["product_id"],
+            principal=data["principal"],
+            term_in_periods=data["term_in_periods"],
+        )
+        return application_response(application.application_id, status=201)
+
+
+class ApplicationDetailApi(APIView):
+    required_actions: ClassVar[dict[str, Action]] = {"GET": Action.READ}
+
+    @extend_schema(responses=ApplicationOutputSerializer, operation_id="loan_applications_retrieve")
+    def get(self, request: Request, application_id: str) -> Response:
+        return application_response(application_id)
+
+
+class ApplicationSubmitApi(APIView):
+    required_actions: ClassVar[dict[str, Action]] = {"POST": Action.WRITE}
+
+    class InputSerializer(InputSerializer):
+        pass
+
+    @extend_schema(
+        request=InputSerializer, responses=ApplicationOutputSerializer, operation_id="loan_applications_submit"
+    )
+    def post(self, request: Request, application_id: str) -> Response:
+        self.InputSerializer(data=request.data or {}).is_valid(raise_exception=True)
+        services.application_submit(actor=actor(request), application_id=application_id)
+        return application_response(application_id)
+
+
+class ApplicationAssessApi(APIView):
+    required_actions: ClassVar[dict[str, Action]] = {"POST": Action.WRITE}
+
+    class InputSerializer(InputSerializer):
+        pass
+
+    class OutputSerializer(serializers.Serializer):  # type: ignore[type-arg]
+        application_id = serializers.CharField()
+        assessment = serializers.DictField()
+
+    @extend_schema(request=InputSerializer, responses=OutputSerializer, operation_id="loan_applications_assess")
+    def post(self, request: Request, application_id: str) -> Response:
+        self.InputSerializer(data=request.data or {}).is_valid(raise_exception=True)
+        assessment = services.application_assess(actor=actor(request), application_id=application_id)
+        data = {"application_id": application_id, "assessment": assessment_to_dict(assessment)}
+        return Response(self.OutputSerializer(data).data)
+
+
+class ApplicationApproveApi(APIView):
+    required_actions: ClassVar[dict[str, Action]] = {"POST": Action.APPROVE}
+
+    class InputSerializer(InputSerializer):
+        pass
+
+    @extend_schema(
+        request=InputSerializer, responses=ApplicationOutputSerializer, operation_id="loan_applications_approve"
+    )
+    def post(self, request: Request, application_id: str) -> Response:
+        self.InputSerializer(data=request.data or {}).is_valid(raise_exception=True)
+        services.application_approve(actor=actor(request), application_id=application_id)
+        return application_response(application_id)
+
+
+class ApplicationRejectApi(APIView):
+    required_actions: ClassVar[dict[str, Action]] = {"POST": Action.APPROVE}
+
+    class InputSerializer(InputSerializer):
+        reasons = serializers.ListField(
+            child=serializers.CharField(max_length=200, allow_blank=False), min_length=1, max_length=20
+        )
+
+    @extend_schema(
+        request=InputSerializer, responses=ApplicationOutputSerializer, operation_id="loan_applications_reject"
+    )
+    def post(self, request: Request, application_id: str) -> Response:
+        body = self.InputSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        services.application_reject(
+            actor=actor(request), application_id=application_id, reasons=tuple(body.validated_data["reasons"])
+        )
+        return application_response(application_id)
+
+
+class ApplicationWithdrawApi(APIView):
+    required_actions: ClassVar[dict[str, Action]] = {"POST": Action.WRITE}
+
+    class InputSerializer(InputSerializer):
+        pass
+
+    @extend_schema(
+        request=InputSerializer, responses=ApplicationOutputSerializer, operation_id="loan_applications_withdraw"
+    )
+    def post(self, request: Request, application_id: str) -> Response:
+        self.InputSerializer(data=request.data or {}).is_valid(raise_exception=True)
+        services.application_withdraw(actor=actor(request), application_id=application_id)
+        return application_response(application_id)
+
+
+# ------------------------------------------------------------------------------------------ loans
+
+
+class LoanOutputSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    id = serializers.CharField()
+    borrower_id = serializers.CharField()
+    product_id = serializers.CharField()
+    application_id = serializers.CharField(source="application_ref", allow_null=True)
+    officer = serializers.CharField()
+    disbursed_on = serializers.DateField()
+    principal = MoneyField()
+    upfront_fee = MoneyField()
+    status = serializers.ChoiceField(choices=models.LOAN_STATUS_CHOICES)
+    outstanding_principal = MoneyField()
+    days_past_due = serializers.IntegerField()
+    worst_days_past_due = serializers.IntegerField()
+    arrears_bucket = serializers.ChoiceField(choices=models.ARREARS_BUCKET_CHOICES)
+    closed_on = serializers.DateField(allow_null=True)
+    written_off_on = serializers.DateField(allow_null=True)
+    last_close_of_business = serializers.DateField(allow_null=True)
+
+
+class ApplicationDisburseApi(APIView):
+    required_actions: ClassVar[dict[str, Action]] = {"POST": Action.WRITE}
+
+    class InputSerializer(InputSerializer):
+        disbursed_on = serializers.DateField(required=False, default=None)
+        first_repayment_date = serializers.DateField(required=False, default=None)
+
+    @extend_schema(
+        request=InputSerializer, responses={201: LoanOutputSerializer}, operation_id="loan_applications_disburse"
+    )
+    def post(self, request: Request, application_id: str) -> Response:
+        body = self.InputSerializer(data=request.data or {})
+        body.is_valid(raise_exception=True)
+        loan = services.application_disburse(
+            actor=actor(request),
+            application_id=application_id,
+            on=body.validated_data["disbursed_on"],
+            first_repayment_date=body.validated_data["first_repayment_date"],
+        )
+        return Response(LoanOutputSerializer(selectors.loan_get(loan.loan_id)).data, status=201)
+
+
+class LoanListApi(APIView):
+    required_actions: ClassVar[dict[str, Action]] = {"GET": Action.READ}
+
+    @extend_schema(
+        responses=LoanOutputSerializer(many=True), parameters=[selectors.LoanFilter], operation_id="loans_list"
+    )
+    def get(self, request: Request) -> Response:
+        return paginated(self, request, selectors.loan_list(), selectors.LoanFilter, LoanOutputSerializer)
+
+
+class LoanDetailApi(APIView):
+    required_actions: ClassVar[dict[str, Action]] = {"GET": Action.READ}
+
+    @extend_schema(responses=LoanOutputSerializer, operation_id="loans_retrieve")
+    def get(self, request: Request, loan_id: str) -> Response:
+        return Response(LoanOutputSerializer(selectors.loan_get(loan_id)).data)
+
+
+class LoanScheduleApi(APIView):
+    required_actions: ClassVar[dict[str, Action]] = {"GET": Action.READ}
+
+    class OutputSerializer(serializers.Serializer):  # type: ignore[type-arg]
+        number = serializers.IntegerField()
+        due_date = serializers.DateField()
+        principal_due = MoneyField()
+        interest_due = MoneyField()
+        fees_due = MoneyField()
+        penalties_due = MoneyField()
+        total_due = MoneyField()
+        balance_after = MoneyField()
+        principal_outstanding = MoneyField()
+        interest_outstanding = MoneyField()
+        fees_outstanding = MoneyField()
+        penalties_outstanding = MoneyField()
+
+    @extend_schema(responses=OutputSerializer(many=True), operation_id="loans_schedule")
+    def get(self, request: Request, loan_id: str) -> Response:
+        return Response(self.OutputSerializer(selectors.loan_schedule(loan_id), many=True).data)
+
+
+class LoanStatementApi(APIView):
+    required_actions: ClassVar[dict[str, Action]] = {"GET": Action.READ}
+
+    class OutputSerializer(serializers.Serializer):  # type: ignore[type-arg]
+        on = serializers.DateField()
+        sequence = serializers.IntegerField()
+        transaction_id = serializers.CharField()
+        kind = serializers.ChoiceField(choices=models.TRANSACTION_KIND_CHOICES)
+        amount = MoneyField()
+        principal = MoneyField()
+        interest = MoneyField()
+        fees = MoneyField()
+        penalties = MoneyField()
+        reversed = serializers.BooleanField()
+        outstanding_principal = MoneyField()
+
+    @extend_schema(responses=OutputSerializer(many=True), operation_id="loans_statement")
+    def get(self, request: Request, loan_id: str) -> Response:
+        return Response(self.OutputSerializer(selectors.loan_statement(loan_id), many=True).data)
+
+
+class LoanPayoffApi(APIView):
+    required_actions: ClassVar[dict[str, Action]] = {"GET": Action.READ}
+
+    class OutputSerializer(serializers.Serializer):  # type: ignore[type-arg]
+        loan_id = serializers.CharField()
+        as_of = serializers.DateField()
+        payoff_amount = MoneyField()
+
+    @extend_schema(
+        parameters=[OpenApiParameter("as_of", date, description="payment date (default: today)")],
+        responses=OutputSerializer,
+        operation_id="loans_payoff",
+    )
+    def get(self, request: Request, loan_id: str) -> Response:
+        amount, as_of = selectors.loan_payoff(loan_id, as_of=query_date(request, "as_of", default=services.today()))
+        return Response(self.OutputSerializer({"loan_id": loan_id, "as_of": as_of, "payoff_amount": amount}).data)
+
+
+class RepaymentOutputSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    id = serializers.CharField()
+    loan_id = serializers.CharField()
+    kind = serializers.CharField()
+    on = serializers.DateField()
+    amount = MoneyField()
+    principal = MoneyField()
+    interest = MoneyField()
+    fees = MoneyField()
+    penalties = MoneyField()
+    reverses = serializers.CharField(allow_null=True)
+    loan_status = serializers.CharField()
+    outstanding_principal = MoneyField()
+    reallocated = serializers.ListField(child=serializers.CharField())
+
+
+def repayment_body(loan_id: str, loan: dict[str, Any], result: RepaymentResult) -> dict[str, Any]:
+    txn = result.transaction
+    data = {
+        "id": txn.transaction_id,
+        "loan_id": loan_id,
+        "kind": txn.kind.value,
+        "on": txn.on,
+        "amount": txn.amount,
+        "principal": txn.principal,
+        "interest": txn.interest,
+        "fees": txn.fees,
+        "penalties": txn.penalties,
+        "reverses": txn.reverses,
+        "loan_status": loan["status"],
+        "outstanding_principal": loan["outstanding_principal"],
+        "reallocated": [r.after.transaction_id for r in result.reallocated],
+    }
+    body: dict[str, Any] = RepaymentOutputSerializer(data).data
+    return dict(body)
+
+
+class LoanRepaymentApi(APIView):
+    required_actions: ClassVar[dict[str, Action]] = {"POST": Action.POST_REPAYMENT}
+
+    class InputSerializer(InputSerializer):
+        amount = MoneyField(min_value="0.01")
+        on = serializers.DateField(required=False, default=None)
+        external_ref = serializers.CharField(max_length=200, required=False, default=None)
+
+    @extend_schema(
+        request=InputSerializer,
+        parameters=[
+            OpenApiParameter(
+                "Idempotency-Key",
+                str,
+                OpenApiParameter.HEADER,
+                required=True,
+                description="A repeat returns the original response and moves no money; 8-200 of [A-Za-z0-9._:-]",
+            )
+        ],
+        responses={201: RepaymentOutputSerializer},
+        operation_id="loans_repayments_create",
+    )
+    def post(self, request: Request, loan_id: str) -> Response:
+        key = request.headers.get("Idempotency-Key")
+        if not key:
+            raise ValidationError("the Idempotency-Key header is required", field="Idempotency-Key", rule="required")
+        if not IDEMPOTENCY_KEY.match(key):
+            raise ValidationError(
+                "the Idempotency-Key must be 8 to 200 of A-Z a-z 0-9 . _ : -", field="Idempotency-Key", rule="format"
+            )
+        body = self.InputSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        stored = services.repayment_post(
+            actor=actor(request),
+            loan_id=loan_id,
+            amount=data["amount"],
+            on=data["on"],
+            external_ref=data["external_ref"],
+            idempotency_key=key,
+            fingerprint=services.request_fingerprint(method="POST", path=request.path, body=request.data),
+            render=repayment_body,
+        )
+        headers = {"Idempotent-Replayed": "true"} if stored.replayed else {}
+        return Response(stored.body, status=stored.status, headers=headers)
+
+
+class LoanWriteOffApi(APIView):
+    required_actions: ClassVar[dict[str, Action]] = {"POST": Action.APPROVE}
+
+    class InputSerializer(InputSerializer):
+        on = serializers.DateField(required=False, default=None)
+
+    @extend_schema(request=InputSerializer, responses=LoanOutputSerializer, operation_id="loans_write_off")
+    def post(self, request: Request, loan_id: str) -> Response:
+        body = self.InputSerializer(data=request.data or {})
+        body.is_valid(raise_exception=True)
+        services.loan_write_off(actor=actor(request), loan_id=loan_id, on=body.validated_data["on"])
+        return Response(LoanOutputSerializer(selectors.loan_get(loan_id)).data)
+
+
+class RepaymentReverseApi(APIView):
+    # Corrections are not for payment systems (DOMAIN.md: integrations post repayments only).
+    required_actions: ClassVar[dict[str, Action]] = {"POST": Action.WRITE}
+
+    class InputSerializer(InputSerializer):
+        on = serializers.DateField(required=False, default=None)
+
+    @extend_schema(
+        request=InputSerializer, responses={201: RepaymentOutputSerializer}, operation_id="repayments_reverse"
+    )
+    def post(self, request: Request, transaction_id: str) -> Response:
+        body = self.InputSerializer(data=request.data or {})
+        body.is_valid(raise_exception=True)
+        loan_id, loan, result = services.repayment_reverse(
+            actor=actor(request), transaction_id=transaction_id, on=body.validated_data["on"]
+        )
+        return Response(repayment_body(loan_id, loan, result), status=201)

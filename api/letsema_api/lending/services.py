@@ -1,0 +1,502 @@
+"""Lending use cases as the API and jobs run them: the core's use case over the Django adapters, plus
+the audit event, the loan-row lock and the idempotency record.
+
+Each function runs inside the caller's transaction (``ATOMIC_REQUESTS`` for the API; the jobs open
+their own) and does no business arithmetic: rules come from ``letsema_core.services``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from letsema_api.borrowers.repositories import DjangoBorrowerRepository, DjangoConsentRepository
+from letsema_api.common.audit import record_audit
+from letsema_api.credit.registry_client import current_tenant, get_registry, registry_calls
+from letsema_api.ledger.repositories import DjangoJournal
+from letsema_api.lending import models
+from letsema_api.lending.repositories import DjangoApplicationRepository, DjangoLoanRepository
+from letsema_api.outbox.repositories import DjangoOutbox
+from letsema_api.products.repositories import DjangoProductRepository
+from letsema_api.vault import get_vault
+from letsema_core import services as core
+from letsema_core.credit import CreditAssessment
+from letsema_core.credit.keys import KeyedHasher
+from letsema_core.errors import DomainError, NotFound, ValidationError
+from letsema_core.loans import (
+    CloseOfBusinessResult,
+    Loan,
+    LoanApplication,
+    LoanTransaction,
+    RepaymentResult,
+    Role,
+)
+
+
+class IdempotencyKeyConflict(DomainError):
+    """The ``Idempotency-Key`` was used before for a different request (another body or resource)."""
+
+    code = "idempotency_key_conflict"
+    http_status = 409
+
+
+def new_id() -> str:
+    return str(uuid.uuid4())
+
+
+def today() -> date:
+    """The business date in the tenant's time zone (settings.TIME_ZONE)."""
+    return timezone.localdate()
+
+
+def _not_in_future(on: date, *, field: str) -> date:
+    if on > today():
+        raise ValidationError(f"{field} cannot be in the future", field=field, rule="not_in_future")
+    return on
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who acts: the principal's name (user name, or ``client:<id>``) and role."""
+
+    name: str
+    role: Role
+
+
+def hasher() -> KeyedHasher:
+    return get_vault().keyed_hasher()
+
+
+def borrower_repository() -> DjangoBorrowerRepository:
+    vault = get_vault()
+    return DjangoBorrowerRepository(cipher=vault, hasher=vault.keyed_hasher())
+
+
+# ------------------------------------------------------------------------------------ snapshots
+
+
+def application_state(application: LoanApplication) -> dict[str, Any]:
+    return {
+        "status": application.status.value,
+        "principal": str(application.principal),
+        "term_in_periods": application.term_in_periods,
+        "submitted_by": application.submitted_by,
+        "decided_by": application.decided_by,
+        "rejection_reasons": list(application.rejection_reasons),
+        "loan_id": application.loan_id,
+    }
+
+
+def loan_state(loan: Loan) -> dict[str, Any]:
+    return {
+        "status": loan.status.value,
+        "outstanding_principal": str(loan.outstanding_principal),
+        "days_past_due": loan.days_past_due,
+        "arrears_bucket": loan.arrears_bucket.value,
+    }
+
+
+def stored_loan_state(loan_id: str) -> dict[str, Any]:
+    """``loan_state`` of the stored row (one small query, no aggregate rebuilt)."""
+    row = (
+        models.Loan.objects.filter(id=loan_id)
+        .values("status", "outstanding_principal", "days_past_due", "arrears_bucket")
+        .first()
+    )
+    if row is None:
+        raise NotFound(entity="loan", key=loan_id)
+    return {**row, "outstanding_principal": str(row["outstanding_principal"])}
+
+
+# ---------------------------------------------------------------------------------- applications
+
+
+def application_create(
+    *, actor: Actor, borrower_id: str, product_id: str, principal: Decimal, term_in_periods: int
+) -> LoanApplication:
+    """A draft application (``create_application``); raises as it does."""
+    application = core.create_application(
+        application_id=new_id(),
+        borrower_id=borrower_id,
+        product_id=product_id,
+        principal=principal,
+        term_in_periods=term_in_periods,
+        created_by=actor.name,
+        on=today(),
+        applications=DjangoApplicationRepository(),
+        borrowers=borrower_repository(),
+        products=DjangoProductRepository(),
+    )
+    record_audit(
+        actor=actor.name,
+        action="loan_application.create",
+        entity="loan_application",
+        entity_id=application.application_id,
+        after=application_state(application),
+    )
+    return application
+
+
+def _transition(actor: Actor, application_id: str, action: str, change: Any) -> LoanApplication:
+    """Lock the application, apply ``change`` (a core use case call) and audit before/after."""
+    applications = DjangoApplicationRepository(lock=True)
+    before = application_state(applications.get(application_id))
+    application: LoanApplication = change(applications)
+    record_audit(
+        actor=actor.name,
+        action=f"loan_application.{action}",
+        entity="loan_application",
+        entity_id=application_id,
+        before=before,
+        after=application_state(application),
+    )
+    return application
+
+
+def application_submit(*, actor: Actor, application_id: str) -> LoanApplication:
+    return _transition(
+        actor,
+        application_id,
+        "submit",
+        lambda apps: core.submit_application(
+            application_id=application_id, by=actor.name, on=today(), applications=apps
+        ),
+    )
+
+
+def application_approve(*, actor: Actor, application_id: str) -> LoanApplication:
+    """Maker-checker and the approval limit come from the core (403/422 as its errors say)."""
+    return _transition(
+        actor,
+        application_id,
+        "approve",
+        lambda apps: core.approve_application(
+            application_id=application_id,
+            by=actor.name,
+            role=actor.role,
+            on=today(),
+            applications=apps,
+            products=DjangoProductRepository(),
+        ),
+    )
+
+
+def application_reject(*, actor: Actor, application_id: str, reasons: tuple[str, ...]) -> LoanApplication:
+    return _transition(
+        actor,
+        application_id,
+        "reject",
+        lambda apps: core.reject_application(
+            application_id=application_id,
+            by=actor.name,
+            role=actor.role,
+            on=today(),
+            reasons=reasons,
+            applications=apps,
+        ),
+    )
+
+
+def application_withdraw(*, actor: Actor, application_id: str) -> LoanApplication:
+    def withdraw(apps: DjangoApplicationRepository) -> LoanApplication:
+        application = apps.get(application_id)
+        application.withdraw(by=actor.name, on=today())
+        apps.save(application)
+        return application
+
+    return _transition(actor, application_id, "withdraw", withdraw)
+
+
+def application_assess(*, actor: Actor, application_id: str) -> CreditAssessment:
+    """Pull the cross-MFI report (an inquiry; consent required) and record the assessment.
+
+    Raises as ``assess_application`` does, and ``RegistryUnavailable`` (503) when the registry is down.
+    """
+    applications = DjangoApplicationRepository(lock=True)
+    with registry_calls():
+        assessment = core.assess_application(
+            application_id=application_id,
+            user=actor.name,
+            at=timezone.now(),
+            inquiry_id=new_id(),
+            tenant=current_tenant(),
+            applications=applications,
+            borrowers=borrower_repository(),
+            products=DjangoProductRepository(),
+            consents=DjangoConsentRepository(),
+            registry=get_registry(),
+            hasher=hasher(),
+        )
+    record_audit(
+        actor=actor.name,
+        action="loan_application.assess",
+        entity="loan_application",
+        entity_id=application_id,
+        after={
+            "recommendation": assessment.recommendation.value,
+            "flags": [f.code.value for f in assessment.flags],
+            "score": assessment.score.value,
+        },
+    )
+    return assessment
+
+
+def application_disburse(
+    *, actor: Actor, application_id: str, on: date | None, first_repayment_date: date | None
+) -> Loan:
+    """Open the loan with its schedule, journal entry and ``account_opened`` outbox event (one transaction)."""
+    applications = DjangoApplicationRepository(lock=True)
+    before = application_state(applications.get(application_id))
+    disbursed_on = _not_in_future(on or today(), field="disbursed_on")
+    with transaction.atomic():
+        result = core.disburse_loan(
+            application_id=application_id,
+            loan_id=new_id(),
+            by=actor.name,
+            on=disbursed_on,
+            tenant=current_tenant(),
+            applications=applications,
+            products=DjangoProductRepository(),
+            borrowers=borrower_repository(),
+            loans=DjangoLoanRepository(),
+            outbox=DjangoOutbox(),
+            hasher=hasher(),
+            journal=DjangoJournal(),
+            first_repayment_date=first_repayment_date,
+        )
+        loan = result.loan
+        record_audit(
+            actor=actor.name,
+            action="loan_application.disburse",
+            entity="loan_application",
+            entity_id=application_id,
+            before=before,
+            after={**before, "status": "disbursed", "loan_id": loan.loan_id},
+        )
+        record_audit(
+            actor=actor.name, action="loan.open", entity="loan", entity_id=loan.loan_id, after=loan_state(loan)
+        )
+    return loan
+
+
+# -------------------------------------------------------------------------------------- servicing
+
+
+def lock_loan(loan_id: str) -> None:
+    """``SELECT … FOR UPDATE`` on the loan row: changes to one loan run one after the other."""
+    if not list(models.Loan.objects.select_for_update().filter(id=loan_id).values_list("id", flat=True)[:1]):
+        raise NotFound(entity="loan", key=loan_id)
+
+
+def request_fingerprint(*, method: str, path: str, body: Any) -> str:
+    canonical = json.dumps({"method": method, "path": path, "body": body}, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
+class StoredResponse:
+    status: int
+    body: dict[str, Any]
+    replayed: bool
+
+
+def _ports() -> dict[str, Any]:
+    return {
+        "tenant": current_tenant(),
+        "borrowers": borrower_repository(),
+        "products": DjangoProductRepository(),
+        "outbox": DjangoOutbox(),
+        "hasher": hasher(),
+        "journal": DjangoJournal(),
+    }
+
+
+def repayment_post(
+    *,
+    actor: Actor,
+    loan_id: str,
+    amount: Decimal,
+    on: date | None,
+    external_ref: str | None,
+    idempotency_key: str,
+    fingerprint: str,
+    render: Any,
+) -> StoredResponse:
+    """Post a repayment once per ``Idempotency-Key``.
+
+    The loan row is locked first, so a concurrent repeat waits and then finds the stored response. A
+    repeat returns the original status and body (``replayed``) and moves no money; the same key with
+    another fingerprint raises ``IdempotencyKeyConflict`` (409). ``render(loan_id, loan_state, result)``
+    builds the body.
+    Raises as ``record_repayment`` does (``OverpaymentRefused`` 422 with the payoff amount, ...).
+    """
+    lock_loan(loan_id)
+    record = models.IdempotencyRecord.objects.filter(scope="repayment", key=idempotency_key).first()
+    if record is not None:
+        if record.fingerprint != fingerprint:
+            raise IdempotencyKeyConflict(
+                "this Idempotency-Key was used for a different request", details={"idempotency_key": idempotency_key}
+            )
+        return StoredResponse(record.response_status, record.response_body, replayed=True)
+    before = stored_loan_state(loan_id)
+    result = core.record_repayment(
+        loan_id=loan_id,
+        amount=amount,
+        on=_not_in_future(on or today(), field="on"),
+        loans=DjangoLoanRepository(),
+        idempotency_key=idempotency_key,
+        external_ref=external_ref,
+        transaction_id=new_id(),
+        **_ports(),
+    )
+    after = stored_loan_state(loan_id)
+    body = render(loan_id, after, result)
+    models.IdempotencyRecord.objects.create(
+        scope="repayment",
+        key=idempotency_key,
+        fingerprint=fingerprint,
+        response_status=201,
+        response_body=body,
+        created_by=actor.name,
+    )
+    record_audit(
+        actor=actor.name,
+        action="loan.repayment",
+        entity="loan",
+        entity_id=loan_id,
+        before=before,
+        after={**after, "transaction_id": result.transaction.transaction_id, "amount": str(amount)},
+    )
+    return StoredResponse(201, body, replayed=False)
+
+
+def repayment_reverse(
+    *, actor: Actor, transaction_id: str, on: date | None
+) -> tuple[str, dict[str, Any], RepaymentResult]:
+    """Reverse a repayment (later payments replayed). Raises as ``reverse_repayment`` does."""
+    loan_id = models.LoanTransaction.objects.filter(id=transaction_id).values_list("loan_id", flat=True).first()
+    if loan_id is None:
+        raise NotFound(entity="repayment", key=transaction_id)
+    lock_loan(loan_id)
+    before = stored_loan_state(loan_id)
+    result = core.reverse_repayment(
+        transaction_id=transaction_id,
+        on=_not_in_future(on or today(), field="on"),
+        loans=DjangoLoanRepository(),
+        reversal_id=new_id(),
+        **_ports(),
+    )
+    after = stored_loan_state(loan_id)
+    record_audit(
+        actor=actor.name,
+        action="loan.repayment_reversal",
+        entity="loan",
+        entity_id=loan_id,
+        before=before,
+        after={**after, "reversed": transaction_id, "reversal_id": result.transaction.transaction_id},
+    )
+    return loan_id, after, result
+
+
+def loan_write_off(*, actor: Actor, loan_id: str, on: date | None) -> LoanTransaction:
+    lock_loan(loan_id)
+    before = stored_loan_state(loan_id)
+    txn = core.write_off_loan(
+        loan_id=loan_id, on=_not_in_future(on or today(), field="on"), loans=DjangoLoanRepository(), **_ports()
+    )
+    record_audit(
+        actor=actor.name,
+        action="loan.write_off",
+        entity="loan",
+        entity_id=loan_id,
+        before=before,
+        after={**stored_loan_state(loan_id), "transaction_id": txn.transaction_id},
+    )
+    return txn
+
+
+# -------------------------------------------------------------------------------- close of business
+
+
+class _MemoGet:
+    """``get`` of a repository, remembered for one batch (a batch asks for the same product many times)."""
+
+    def __init__(self, inner: Any) -> None:
+        self._inner = inner
+        self._seen: dict[str, Any] = {}
+
+    def get(self, key: str) -> Any:
+        if key not in self._seen:
+            self._seen[key] = self._inner.get(key)
+        return self._seen[key]
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+
+class _MemoHasher:
+    """A ``KeyedHasher`` that asks Transit once per message within a batch."""
+
+    def __init__(self, inner: KeyedHasher) -> None:
+        self._inner = inner
+        self._seen: dict[str, str] = {}
+
+    def digest(self, message: str) -> str:
+        if message not in self._seen:
+            self._seen[message] = self._inner.digest(message)
+        return self._seen[message]
+
+
+def loans_due_for_close_of_business(*, as_of: date) -> tuple[list[str], int]:
+    """Ids of the active loans not yet closed for ``as_of`` (in id order), and how many active loans exist."""
+    active = models.Loan.objects.filter(status="active")
+    due = active.filter(Q(last_close_of_business__isnull=True) | Q(last_close_of_business__lt=as_of))
+    return list(due.order_by("id").values_list("id", flat=True)), active.count()
+
+
+def close_business_batch(*, loan_ids: list[str], as_of: date) -> CloseOfBusinessResult:
+    """The core's close of business over these loans, in one transaction, written with bulk statements.
+
+    Locks the loans (a repayment waits for the batch). Loans already processed for ``as_of`` are skipped
+    by the core, so a rerun changes nothing. Posts the re-allocation entries and queues the registry
+    events the core asks for; records one audit event for the batch.
+    """
+    with transaction.atomic():
+        loans = DjangoLoanRepository(lock=True, deferred=True, only_ids=loan_ids)
+        borrowers = borrower_repository()
+        result = core.run_close_of_business(
+            as_of=as_of,
+            tenant=current_tenant(),
+            loans=loans,
+            borrowers=_MemoGet(borrowers),
+            products=_MemoGet(DjangoProductRepository()),
+            outbox=DjangoOutbox(),
+            hasher=_MemoHasher(hasher()),
+            journal=DjangoJournal(),
+        )
+        loans.flush()
+        if result.processed:
+            record_audit(
+                actor="close_of_business",
+                action="loan.close_of_business",
+                entity="close_of_business",
+                entity_id=as_of.isoformat(),
+                after={
+                    "processed": len(result.processed),
+                    "penalties": len(result.penalties_charged),
+                    "arrears_changes": len(result.arrears_changes),
+                    "reallocations": len(result.reallocations),
+                    "first_loan": result.processed[0],
+                    "last_loan": result.processed[-1],
+                },
+            )
+    return result

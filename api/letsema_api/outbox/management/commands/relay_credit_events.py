@@ -1,0 +1,94 @@
+"""``manage.py relay_credit_events [--once] [--batch N]``: publish the outbox to the shared registry.
+
+``--once`` publishes everything pending and exits (status 1 if the registry failed, leaving the rest
+pending for the next run); without it the relay loops, sleeping when idle and backing off exponentially
+while the registry is down. A progress bar and a summary line either way.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from tqdm import tqdm
+
+from letsema_api.credit.registry_client import get_registry
+from letsema_api.outbox import relay
+from letsema_api.registry import MongoCreditRegistry
+from letsema_core.credit import CreditRegistry
+
+
+def _registry(url: str | None, database: str | None) -> CreditRegistry:
+    if url is None:
+        return get_registry()
+    import pymongo
+    from django.conf import settings
+
+    client: pymongo.MongoClient[Any] = pymongo.MongoClient(
+        url, serverSelectionTimeoutMS=3000, connectTimeoutMS=3000, connect=False, tz_aware=True
+    )
+    return MongoCreditRegistry.from_client(client, database=database or settings.LETSEMA.registry_db)
+
+
+class Command(BaseCommand):
+    help = "Publish pending credit-registry events from the outbox (idempotent; never loses or doubles one)."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--once", action="store_true", help="publish what is pending, then exit")
+        parser.add_argument("--batch", type=int, default=100, help="events per transaction (default 100)")
+        parser.add_argument("--idle-seconds", type=float, default=2.0, help="sleep when nothing is pending")
+        parser.add_argument("--max-backoff-seconds", type=float, default=60.0, help="longest wait after failures")
+        parser.add_argument("--mongo-url", default=None, help="registry URL (default: LETSEMA_MONGO_URL)")
+        parser.add_argument("--registry-db", default=None, help="registry database (default: LETSEMA_REGISTRY_DB)")
+        parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        if options["batch"] < 1:
+            raise CommandError("--batch must be at least 1")
+        registry = _registry(options["mongo_url"], options["registry_db"])
+        published = failures = 0
+        last_error: str | None = None
+        backoff = 1.0
+        try:
+            while True:
+                done, error = self._pass(registry, options)
+                published += done
+                if error is None:
+                    backoff = 1.0
+                    if options["once"]:
+                        break
+                    time.sleep(options["idle_seconds"])
+                    continue
+                failures += 1
+                last_error = error
+                if options["once"]:
+                    break
+                self.stderr.write(f"registry unavailable, retrying in {backoff:.0f}s: {error}")
+                time.sleep(backoff)
+                backoff = min(backoff * 2, options["max_backoff_seconds"])
+        except KeyboardInterrupt:
+            pass
+        pending = relay.pending_count()
+        summary = f"relay_credit_events: {published} events published, {pending} pending, {failures} failed passes"
+        if last_error is not None and options["once"]:
+            self.stdout.write(summary)
+            raise CommandError(f"the registry failed; {pending} events left pending for the next run: {last_error}")
+        self.stdout.write(summary)
+
+    def _pass(self, registry: CreditRegistry, options: Any) -> tuple[int, str | None]:
+        """Publish batches until nothing is pending or the registry fails."""
+        published = 0
+        total = relay.pending_count()
+        if total == 0:
+            return 0, None
+        with tqdm(total=total, unit="event", desc="relay", file=sys.stderr, disable=options["no_progress"]) as bar:
+            while True:
+                result = relay.relay_batch(registry=registry, batch_size=options["batch"])
+                published += result.published
+                bar.update(result.published)
+                if result.failed:
+                    return published, result.error
+                if result.published == 0:
+                    return published, None
