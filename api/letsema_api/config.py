@@ -21,7 +21,7 @@ K8S_SERVICE_ACCOUNT_TOKEN = "/var/run/secrets/kubernetes.io/serviceaccount/token
 _TENANT_ID = re.compile(r"^[a-z][a-z0-9_-]{0,39}$")
 
 
-class StartupError(ImproperlyConfigured):
+class StartupError(ImproperlyConfigured):  # type: ignore[misc]
     """The tenant cannot start: a setting is missing or a dependency (Vault) refused or is unreachable.
 
     ``str()`` is one line meant for an operator; the entry points print it without a traceback.

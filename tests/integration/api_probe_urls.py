@@ -19,7 +19,7 @@ class ProbeRefused(DomainError):
     http_status = 422
 
 
-class WriteThenFailApi(APIView):
+class WriteThenFailApi(APIView):  # type: ignore[misc]
     required_action = Action.WRITE
 
     class InputSerializer(InputSerializer):
@@ -32,7 +32,7 @@ class WriteThenFailApi(APIView):
         raise ProbeRefused("the probe refuses after writing", details={"field": "marker", "rule": "probe"})
 
 
-class CrashApi(APIView):
+class CrashApi(APIView):  # type: ignore[misc]
     required_action = Action.READ
 
     def get(self, request: Request) -> Response:

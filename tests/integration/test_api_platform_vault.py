@@ -204,7 +204,8 @@ class TestDynamicCredentialBackend:
         remaining = manager.remaining_seconds()
         assert remaining is not None
         assert remaining > 3500
-        lease = django_api.platform.client().sys.read_lease(lease_id=manager._credential.lease_id)
+        assert manager.credential is not None
+        lease = django_api.platform.client().sys.read_lease(lease_id=manager.credential.lease_id)
         assert lease["data"]["ttl"] > 3500
         # PostgreSQL's VALID UNTIL follows the renewal (the plugin's renew statement).
         rows = django_api.platform.pg.primary.execute(
@@ -219,7 +220,8 @@ class TestDynamicCredentialBackend:
         first = wrapper_for(django_api, manager)
         old_user, _ = session_users(first)
         first.close()
-        django_api.platform.client().sys.revoke_lease(lease_id=manager._credential.lease_id)
+        assert manager.credential is not None
+        django_api.platform.client().sys.revoke_lease(lease_id=manager.credential.lease_id)
 
         second = wrapper_for(django_api, manager)
         new_user, current = session_users(second)

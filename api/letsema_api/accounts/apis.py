@@ -18,7 +18,7 @@ from letsema_api.common.serializers import InputSerializer, MoneyField
 from letsema_core.loans.application import Role
 
 
-class UserOutputSerializer(serializers.Serializer):  # type: ignore[type-arg]
+class UserOutputSerializer(serializers.Serializer):  # type: ignore[misc]
     id = serializers.IntegerField()
     username = serializers.CharField()
     email = serializers.EmailField()
@@ -27,10 +27,10 @@ class UserOutputSerializer(serializers.Serializer):  # type: ignore[type-arg]
     is_active = serializers.BooleanField()
 
 
-class MeApi(APIView):
+class MeApi(APIView):  # type: ignore[misc]
     permission_classes = (IsAuthenticatedPrincipal,)
 
-    class OutputSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    class OutputSerializer(serializers.Serializer):  # type: ignore[misc]
         principal = serializers.CharField()
         role = serializers.ChoiceField(choices=ROLE_CHOICES)
         scopes = serializers.ListField(child=serializers.CharField())
@@ -44,7 +44,7 @@ class MeApi(APIView):
         return Response(self.OutputSerializer(data).data)
 
 
-class UserListCreateApi(APIView):
+class UserListCreateApi(APIView):  # type: ignore[misc]
     required_actions: ClassVar[dict[str, Action]] = {"GET": Action.MANAGE_USERS, "POST": Action.MANAGE_USERS}
 
     class InputSerializer(InputSerializer):

@@ -19,8 +19,8 @@ from letsema_api.accounts.models import User
 from letsema_api.common.audit import record_audit
 
 
-class LockoutModelBackend(ModelBackend):
-    def authenticate(  # type: ignore[override]
+class LockoutModelBackend(ModelBackend):  # type: ignore[misc]
+    def authenticate(
         self, request: Any, username: str | None = None, password: str | None = None, **kwargs: Any
     ) -> User | None:
         if username is None or password is None:
@@ -28,7 +28,7 @@ class LockoutModelBackend(ModelBackend):
         cfg = settings.LETSEMA
         now = timezone.now()
         with transaction.atomic():
-            user = User.objects.select_for_update().filter(username=username).first()
+            user: User | None = User.objects.select_for_update().filter(username=username).first()
             if user is None:
                 User().set_password(password)  # same cost as a real check: no user enumeration by timing
                 return None

@@ -13,7 +13,7 @@ from letsema_core.loans.application import Role
 ROLE_CHOICES = [(role.value, role.value) for role in Role]
 
 
-class User(AbstractUser):
+class User(AbstractUser):  # type: ignore[misc]
     role = models.CharField(max_length=32, choices=ROLE_CHOICES)
     # The most this user may approve, in maloti; None means no limit of their own (DOMAIN.md:
     # branch managers approve up to the product's limit, MFI admins without one).

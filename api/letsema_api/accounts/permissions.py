@@ -95,21 +95,20 @@ def principal_of(request: Any) -> Principal | None:
     token = getattr(request, "auth", None)
     application = getattr(token, "application", None)
     owner = getattr(application, "user", None)
-    if owner is not None and owner.is_active:
+    if application is not None and owner is not None and owner.is_active:
         return Principal(name=f"client:{application.client_id}", role=owner.role_enum, user=owner)
     return None
 
 
 def required_action(view: Any, method: str) -> Action | None:
-    actions = getattr(view, "required_actions", None)
+    actions: dict[str, Action] | None = getattr(view, "required_actions", None)
     if actions is not None:
-        if method in {"HEAD", "OPTIONS"}:
-            return actions.get("GET")
-        return actions.get(method)
-    return getattr(view, "required_action", None)
+        return actions.get("GET" if method in {"HEAD", "OPTIONS"} else method)
+    action: Action | None = getattr(view, "required_action", None)
+    return action
 
 
-class ActionPermission(BasePermission):
+class ActionPermission(BasePermission):  # type: ignore[misc]
     def has_permission(self, request: Any, view: Any) -> bool:
         principal = principal_of(request)
         if principal is None:
@@ -132,7 +131,7 @@ class ActionPermission(BasePermission):
         return True
 
 
-class IsAuthenticatedPrincipal(BasePermission):
+class IsAuthenticatedPrincipal(BasePermission):  # type: ignore[misc]
     """Any authenticated user or client, whatever its role (e.g. ``/api/v1/me/``)."""
 
     def has_permission(self, request: Any, view: Any) -> bool:

@@ -29,7 +29,7 @@ class UsernameTaken(DomainError):
     http_status = 409
 
 
-@transaction.atomic
+@transaction.atomic  # type: ignore[untyped-decorator]
 def create_user(
     *,
     username: str,
@@ -71,7 +71,7 @@ class IssuedClient:
     grant: str
 
 
-@transaction.atomic
+@transaction.atomic  # type: ignore[untyped-decorator]
 def create_oauth_client(
     *,
     name: str,

@@ -11,7 +11,7 @@ from rest_framework.throttling import SimpleRateThrottle
 from letsema_api.common.errors import json_error
 
 
-class LoginRateThrottle(SimpleRateThrottle):
+class LoginRateThrottle(SimpleRateThrottle):  # type: ignore[misc]
     """At most ``LETSEMA_LOGIN_RATE`` token requests per client address and account (or client id).
 
     Lockout (``LockoutModelBackend``) bounds guesses per account over minutes; this bounds bursts.
@@ -34,4 +34,4 @@ class TokenView(oauth_views.TokenView):  # type: ignore[misc]
             )
             response["Retry-After"] = str(wait)
             return response
-        return super().post(request, *args, **kwargs)  # type: ignore[no-any-return]
+        return super().post(request, *args, **kwargs)

@@ -1,7 +1,7 @@
 from django.apps import AppConfig
 
 
-class CommonConfig(AppConfig):
+class CommonConfig(AppConfig):  # type: ignore[misc]
     name = "letsema_api.common"
     label = "common"
     default_auto_field = "django.db.models.BigAutoField"

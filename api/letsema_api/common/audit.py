@@ -22,7 +22,7 @@ def record_audit(
 ) -> AuditEvent:
     """Append one audit event stamped with now and the current request id."""
     request_id = current_request_id()
-    return AuditEvent.objects.create(
+    event: AuditEvent = AuditEvent.objects.create(
         occurred_at=timezone.now(),
         actor=actor,
         action=action,
@@ -32,3 +32,4 @@ def record_audit(
         after=after,
         request_id="" if request_id == "-" else request_id,
     )
+    return event

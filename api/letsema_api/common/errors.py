@@ -91,7 +91,7 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         code = next((c for cls, c in _DRF_CODES.items() if isinstance(exc, cls)), str(exc.default_code))
         status, body = exc.status_code, error_body(code, str(exc.detail))
         if getattr(exc, "auth_header", None):
-            headers["WWW-Authenticate"] = str(exc.auth_header)  # type: ignore[attr-defined]
+            headers["WWW-Authenticate"] = str(exc.auth_header)
         if isinstance(exc, drf.Throttled) and exc.wait is not None:
             headers["Retry-After"] = str(int(exc.wait) + 1)
             body["details"] = {"retry_after_seconds": int(exc.wait) + 1}

@@ -9,7 +9,7 @@ from __future__ import annotations
 from django.db import models
 
 
-class AuditEvent(models.Model):
+class AuditEvent(models.Model):  # type: ignore[misc]
     occurred_at = models.DateTimeField(db_index=True)
     actor = models.CharField(max_length=150, blank=True)
     action = models.CharField(max_length=64)

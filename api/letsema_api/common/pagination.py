@@ -3,7 +3,7 @@ from __future__ import annotations
 from rest_framework.pagination import PageNumberPagination
 
 
-class Pagination(PageNumberPagination):
+class Pagination(PageNumberPagination):  # type: ignore[misc]
     """``?page=`` and ``?page_size=`` (at most 200); responses ``{count, next, previous, results}``."""
 
     page_size = 50

@@ -3,7 +3,7 @@ names come from the API class so they stay stable and never collide."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from drf_spectacular.openapi import AutoSchema
 
@@ -13,13 +13,15 @@ _ERRORS_ALWAYS = ("400", "401", "403", "404", "429")
 _ERRORS_ON_WRITE = ("409", "413", "422")
 
 
-class LetsemaAutoSchema(AutoSchema):  # type: ignore[misc]
-    def _get_response_bodies(self, direction: str = "response") -> dict[str, Any]:
+class LetsemaAutoSchema(AutoSchema):
+    def _get_response_bodies(self, direction: Literal["request", "response"] = "response") -> dict[str, Any]:
         responses: dict[str, Any] = super()._get_response_bodies(direction)
         codes = _ERRORS_ALWAYS + (_ERRORS_ON_WRITE if self.method in {"POST", "PUT", "PATCH", "DELETE"} else ())
         for code in codes:
             if code not in responses:
-                responses[code] = self._get_response_for_code(ErrorSerializer, code, direction=direction)
+                responses[code] = self._get_response_for_code(  # type: ignore[no-untyped-call]
+                    ErrorSerializer, code, direction=direction
+                )
         return responses
 
     def _get_serializer_name(self, serializer: Any, direction: str, bypass_extensions: bool = False) -> str:

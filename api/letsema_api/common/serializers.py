@@ -22,7 +22,7 @@ MONEY_PATTERN = r"^-?\d{1,12}(\.\d{1,2})?$"
 _MONEY = re.compile(MONEY_PATTERN)
 
 
-class InputSerializer(serializers.Serializer):  # type: ignore[type-arg]
+class InputSerializer(serializers.Serializer):  # type: ignore[misc]
     """A request body that names a field this serializer does not know is refused (400, rule
     ``unknown_field``) rather than silently ignored: a typo never passes for an omission."""
 
@@ -38,7 +38,7 @@ class InputSerializer(serializers.Serializer):  # type: ignore[type-arg]
 
 
 @extend_schema_field({"type": "string", "format": "decimal", "pattern": MONEY_PATTERN, "example": "1250.00"})
-class MoneyField(serializers.Field):  # type: ignore[type-arg]
+class MoneyField(serializers.Field):  # type: ignore[misc]
     """An amount in maloti as a JSON string with at most two decimals (``"1250.00"``, ``"15"``).
 
     JSON numbers are refused (rule ``money_format``): ``1250.1`` arrives as a float, and money is
@@ -72,7 +72,7 @@ class MoneyField(serializers.Field):  # type: ignore[type-arg]
         return f"{round_cent(amount):.2f}"
 
 
-class ErrorSerializer(serializers.Serializer):  # type: ignore[type-arg]
+class ErrorSerializer(serializers.Serializer):  # type: ignore[misc]
     """Every error response: a stable ``code``, a human ``message`` and ``details`` (``field`` and
     ``rule`` for validation errors, with ``errors`` listing each one)."""
 

@@ -28,7 +28,7 @@ def is_auth_failure(exc: BaseException) -> bool:
     return "password authentication failed" in text or getattr(exc, "sqlstate", None) in {"28P01", "28000"}
 
 
-class DatabaseWrapper(base.DatabaseWrapper):
+class DatabaseWrapper(base.DatabaseWrapper):  # type: ignore[misc]
     def __init__(self, settings_dict: dict[str, Any], alias: str = "default") -> None:
         if settings_dict.get("OPTIONS", {}).get("pool"):
             raise ImproperlyConfigured("letsema_api.db refuses OPTIONS['pool']: it would freeze Vault credentials")

@@ -122,6 +122,11 @@ class CredentialManager:
                 log.warning("database refused user %s: dropping its credential", username)
                 self._credential = None
 
+    @property
+    def credential(self) -> DatabaseCredential | None:
+        """The credential new connections currently get (None before the first connection)."""
+        return self._credential
+
     def remaining_seconds(self) -> float | None:
         """Validity left on the current credential's lease, or None before the first connection."""
         cred = self._credential

@@ -69,13 +69,13 @@ CHECKS: dict[str, Callable[[], dict[str, Any]]] = {
 }
 
 
-@require_GET
+@require_GET  # type: ignore[untyped-decorator]
 def healthz(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"status": "ok"})
 
 
-@require_GET
-@transaction.non_atomic_requests
+@require_GET  # type: ignore[untyped-decorator]
+@transaction.non_atomic_requests  # type: ignore[untyped-decorator]
 def readyz(request: HttpRequest) -> JsonResponse:
     """200 when the database, Vault and the registry answer; 503 naming each one that does not.
 
@@ -95,8 +95,8 @@ def readyz(request: HttpRequest) -> JsonResponse:
     return JsonResponse(body, status=200 if ready else 503)
 
 
-@require_GET
-@transaction.non_atomic_requests
+@require_GET  # type: ignore[untyped-decorator]
+@transaction.non_atomic_requests  # type: ignore[untyped-decorator]
 def metrics(request: HttpRequest) -> HttpResponse:
     if replica_configured() and REPLICA in connections:
         replica_health().status()  # refreshes the lag gauge (cached)

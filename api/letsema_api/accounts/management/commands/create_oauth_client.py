@@ -15,7 +15,7 @@ from letsema_api.accounts.services import GRANTS, create_oauth_client
 from letsema_core.errors import DomainError
 
 
-class Command(BaseCommand):
+class Command(BaseCommand):  # type: ignore[misc]
     help = "Register an OAuth2 client (password, client-credentials or authorization-code with PKCE)."
 
     def add_arguments(self, parser: CommandParser) -> None:

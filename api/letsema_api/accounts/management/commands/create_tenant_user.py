@@ -14,7 +14,7 @@ from letsema_core.errors import DomainError
 from letsema_core.loans.application import Role
 
 
-class Command(BaseCommand):
+class Command(BaseCommand):  # type: ignore[misc]
     help = "Create a tenant user with a role (the password is read from an environment variable or prompted)."
 
     def add_arguments(self, parser: CommandParser) -> None:
