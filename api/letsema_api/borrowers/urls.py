@@ -1,0 +1,20 @@
+from __future__ import annotations
+
+from django.urls import path
+
+from letsema_api.borrowers import apis
+
+urlpatterns = [
+    path("borrowers/", apis.BorrowerListCreateApi.as_view(), name="borrowers"),
+    path("borrowers/<str:borrower_id>/", apis.BorrowerDetailApi.as_view(), name="borrower-detail"),
+    path(
+        "borrowers/<str:borrower_id>/identifiers/", apis.BorrowerIdentifiersApi.as_view(), name="borrower-identifiers"
+    ),
+    path("borrowers/<str:borrower_id>/consents/", apis.BorrowerConsentsApi.as_view(), name="borrower-consents"),
+    path(
+        "borrowers/<str:borrower_id>/consents/<str:consent_id>/revoke/",
+        apis.ConsentRevokeApi.as_view(),
+        name="borrower-consent-revoke",
+    ),
+    path("borrowers/<str:borrower_id>/verify/", apis.BorrowerVerifyApi.as_view(), name="borrower-verify"),
+]
