@@ -244,7 +244,7 @@ def application_assess(*, actor: Actor, application_id: str) -> CreditAssessment
         after={
             "recommendation": assessment.recommendation.value,
             "flags": [f.code.value for f in assessment.flags],
-            "score": assessment.score.value,
+            "score": assessment.score.points,
         },
     )
     return assessment
