@@ -18,6 +18,7 @@ from letsema_operator.spec import (
     DURATION_PATTERN,
     GROUP,
     HOST_PATTERN,
+    MAX_POSTGRES_INSTANCES,
     POSTGRES_MAJOR_VERSIONS,
     QUANTITY_PATTERN,
     REGISTRY_PLURAL,
@@ -89,7 +90,7 @@ def _tenant_schema() -> dict[str, Any]:
                                       default="30 22 * * *", minLength=9),
         "postgres": _o("The tenant's PostgreSQL, run by CloudNativePG.", {
             "instances": _i("Number of PostgreSQL instances (one primary, the rest streaming replicas).",
-                            minimum=1, maximum=9, default=3),
+                            minimum=1, maximum=MAX_POSTGRES_INSTANCES, default=3),
             "synchronousReplicas": _i("Replicas that must confirm each commit; 0 for asynchronous only.",
                                       minimum=0, maximum=8, default=1),
             "version": _s("PostgreSQL major version.", enum=list(POSTGRES_MAJOR_VERSIONS),

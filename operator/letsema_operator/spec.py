@@ -25,6 +25,7 @@ DURATION_PATTERN = r"^[0-9]+(s|m|h)$"
 HOST_PATTERN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
 POSTGRES_MAJOR_VERSIONS = ("15", "16", "17")
 DEFAULT_POSTGRES_VERSION = "16"
+MAX_POSTGRES_INSTANCES = 9
 
 
 class SpecError(ValueError):
@@ -208,7 +209,7 @@ def parse_tenant_spec(spec: Mapping[str, Any]) -> TenantSpec:
     """Return the defaulted, checked spec of a MicrofinanceTenant; raises SpecError."""
     tenant_id = _str(spec, "tenantId", "tenantId", pattern=TENANT_ID_PATTERN)
     pg = _section(spec, "postgres")
-    instances = _int(pg, "instances", "postgres.instances", default=3, minimum=1, maximum=9)
+    instances = _int(pg, "instances", "postgres.instances", default=3, minimum=1, maximum=MAX_POSTGRES_INSTANCES)
     sync = _int(pg, "synchronousReplicas", "postgres.synchronousReplicas", default=min(1, instances - 1),
                 minimum=0, maximum=8)
     if sync >= instances:

@@ -6,7 +6,7 @@ from typing import Any
 
 from letsema_operator.builders.common import metadata
 from letsema_operator.names import API_PORT, TenantNames
-from letsema_operator.spec import TenantSpec
+from letsema_operator.spec import MAX_POSTGRES_INSTANCES, TenantSpec
 
 POSTGRES_PORT = 5432
 CNPG_STATUS_PORT = 8000  # the CNPG instance manager's status endpoint, polled by the CNPG operator
@@ -29,9 +29,10 @@ def build_namespace(*, spec: TenantSpec) -> dict[str, Any]:
 
 
 def build_resource_quota(*, spec: TenantSpec) -> dict[str, Any]:
-    """A quota sized from the spec: API at its autoscaling ceiling plus database instances, with headroom."""
+    """A quota sized for the API at its autoscaling ceiling plus the largest database the CRD allows, so
+    that scaling PostgreSQL changes the CNPG Cluster only."""
     names = TenantNames(spec.tenant_id)
-    pods = spec.api.max_replicas + spec.postgres.instances + 6  # relay, migration, close of business, spare
+    pods = spec.api.max_replicas + MAX_POSTGRES_INSTANCES + 6  # relay, migration, close of business, spare
     return {
         "apiVersion": "v1", "kind": "ResourceQuota",
         "metadata": metadata("letsema-quota", namespace=names.namespace, labels=names.labels),
@@ -40,7 +41,7 @@ def build_resource_quota(*, spec: TenantSpec) -> dict[str, Any]:
             "requests.cpu": str(2 * pods),
             "requests.memory": f"{2 * pods}Gi",
             "limits.memory": f"{4 * pods}Gi",
-            "persistentvolumeclaims": str(2 * spec.postgres.instances + 2),
+            "persistentvolumeclaims": str(2 * MAX_POSTGRES_INSTANCES + 2),
             "services.loadbalancers": "0",
             "services.nodeports": "0",
         }},

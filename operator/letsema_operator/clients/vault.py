@@ -54,6 +54,8 @@ class VaultClient:
     def ensure_database_connection(self, plan: VaultTenantPlan, *, bootstrap_password: str | None) -> None:
         """Write the connection; the password is sent only before the root rotation (Vault keeps the
         stored one when a later write omits it)."""
+        if bootstrap_password is None and self._connection_matches(plan):
+            return  # rewriting a connection restarts its plugin and interrupts credential issuance
         options = dict(plan.connection)
         plugin = options.pop("plugin_name")
         verify = options.pop("verify_connection")
@@ -63,6 +65,18 @@ class VaultClient:
         self._client.secrets.database.configure(
             name=plan.connection_name, plugin_name=plugin, verify_connection=verify, allowed_roles=allowed,
             mount_point=self.mounts.database, **options)
+
+    def _connection_matches(self, plan: VaultTenantPlan) -> bool:
+        try:
+            current = self._client.secrets.database.read_connection(name=plan.connection_name,
+                                                                    mount_point=self.mounts.database)["data"]
+        except hvac.exceptions.InvalidPath:
+            return False
+        details = current.get("connection_details") or {}
+        return bool(current.get("plugin_name") == plan.connection["plugin_name"]
+                    and sorted(current.get("allowed_roles") or []) == sorted(plan.connection["allowed_roles"])
+                    and details.get("connection_url") == plan.connection["connection_url"]
+                    and details.get("username") == plan.connection["username"])
 
     def rotate_root(self, plan: VaultTenantPlan) -> None:
         self._client.secrets.database.rotate_root_credentials(name=plan.connection_name,
