@@ -508,6 +508,10 @@ class TestOpenApi:
         validate_schema(schema)  # type: ignore[no-untyped-call]  # the official OpenAPI 3.0 JSON schema
         assert schema["info"]["title"] == "Letsema tenant API"
         assert {"Error", "UserListCreateInput", "UserOutput", "MeOutput"} <= set(schema["components"]["schemas"])
+        flows = schema["components"]["securitySchemes"]["oauth2"]["flows"]
+        assert set(flows) == {"authorizationCode", "password", "clientCredentials"}
+        assert flows["password"]["tokenUrl"] == "/o/token/"
+        assert schema["paths"]["/api/v1/users/"]["post"]["security"] == [{"oauth2": ["write"]}]
         for path_item in schema["paths"].values():
             for operation in path_item.values():
                 for status in ("400", "401", "403", "404"):

@@ -7,6 +7,7 @@ import logging
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -125,6 +126,43 @@ class TestVaultSecrets:
         vault = tenant_vault(django_api, addr=f"http://{LOOPBACK}:{free_port()}", timeout_seconds=1)
         with pytest.raises(VaultUnavailable, match="is unavailable"):
             vault.database_credentials()
+
+
+class TestMachineLogin:
+    @pytest.fixture
+    def approle(self, django_api: DjangoApi) -> tuple[str, str]:
+        """An AppRole with the tenant's policy whose tokens live two seconds."""
+        root = django_api.platform.client()
+        if "approle/" not in root.sys.list_auth_methods()["data"]:
+            root.sys.enable_auth_method("approle")
+        name = unique("alpha-api-")
+        root.auth.approle.create_or_update_approle(name, token_policies=[django_api.tenant.policy], token_ttl="2s")
+        role_id = root.auth.approle.read_role_id(name)["data"]["role_id"]
+        secret_id = root.auth.approle.generate_secret_id(name)["data"]["secret_id"]
+        return role_id, secret_id
+
+    def test_approle_login_reads_secrets_and_logs_in_again_when_its_token_expires(
+        self, django_api: DjangoApi, approle: tuple[str, str]
+    ) -> None:
+        from letsema_api.config import VaultAuth
+
+        role_id, secret_id = approle
+        vault = tenant_vault(
+            django_api, auth=VaultAuth(method="approle", approle_role_id=role_id, approle_secret_id=secret_id)
+        )
+        assert len(vault.kv("django")["secret_key"]) >= 32
+        first_token = vault._get_client().token
+        time.sleep(2.5)
+        assert len(vault.kv("django")["secret_key"]) >= 32
+        assert vault._get_client().token != first_token
+
+    def test_an_expired_dev_token_is_refused_not_retried(self, django_api: DjangoApi) -> None:
+        from letsema_api.config import VaultAuth
+        from letsema_api.vault import VaultRefused
+
+        vault = tenant_vault(django_api, auth=VaultAuth(method="token", token="not-a-token"))
+        with pytest.raises(VaultRefused, match="permission denied"):
+            vault.kv("django")
 
 
 class TestTransitKeyedHasher(KeyedHasherContract):

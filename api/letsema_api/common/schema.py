@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
+from drf_spectacular.contrib.django_oauth_toolkit import DjangoOAuthToolkitScheme
 from drf_spectacular.openapi import AutoSchema
 
 from letsema_api.common.serializers import ErrorSerializer
@@ -34,3 +35,15 @@ class LetsemaAutoSchema(AutoSchema):
             return f"{owner}{inner}"
         name: str = super()._get_serializer_name(serializer, direction, bypass_extensions)
         return name
+
+
+class LetsemaOAuth2Scheme(DjangoOAuthToolkitScheme):  # type: ignore[no-untyped-call]
+    """Each operation's security requirement is the scope of the action it declares."""
+
+    priority = 1
+
+    def get_security_requirement(self, auto_schema: Any) -> dict[str, list[str]]:
+        from letsema_api.accounts.permissions import ACTION_SCOPE, required_action
+
+        action = required_action(auto_schema.view, auto_schema.method)
+        return {self.name: [ACTION_SCOPE[action]] if action is not None else []}
