@@ -93,7 +93,11 @@ def effective_annual_rate_percent(*, periodic_rate: Decimal, periods_per_year: i
     """((1 + i)^ppy − 1)·100, rounded half-up to 0.01."""
     with localcontext() as ctx:
         ctx.prec = _IRR_PRECISION
-        return (((1 + periodic_rate) ** periods_per_year - 1) * 100).quantize(RATE_PLACES, ROUNDING)
+        rate = ((1 + periodic_rate) ** periods_per_year - 1) * 100
+        # An absurd but valid product (1000 % a year, weekly, a 99 % fee) has an effective rate with more
+        # integer digits than the working precision, which quantize would refuse (InvalidOperation).
+        ctx.prec = max(_IRR_PRECISION, rate.adjusted() + 3)
+        return rate.quantize(RATE_PLACES, ROUNDING)
 
 
 def periodic_irr(*, outlay: Decimal, payments: Sequence[Decimal]) -> Decimal:
@@ -121,19 +125,26 @@ def periodic_irr(*, outlay: Decimal, payments: Sequence[Decimal]) -> Decimal:
             low, high = high, high * 2
         rate = low
         for _ in range(_MAX_ITERATIONS):
-            value, slope = _npv(rate, outlay, payments)
+            value, slope = _npv(rate, outlay, payments)  # slope < 0: the payments add up to more than 0
             if value > 0:
                 low = rate
             else:
                 high = rate
-            step = value / slope if slope else Decimal(0)
-            candidate = rate - step
-            if not low < candidate < high:
-                candidate = (low + high) / 2
-            if abs(candidate - rate) < _IRR_TOLERANCE or high - low < _IRR_TOLERANCE:
-                return candidate
-            rate = candidate
+            step = value / slope
+            # Converged: stop on Newton's own step. (Testing the bracket first sent a root reached from
+            # the left, where ``high`` had never moved, off to the bracket's midpoint and ~100 bisections.)
+            if abs(step) < _IRR_TOLERANCE:
+                return rate - step
+            rate = _newton_or_bisect(candidate=rate - step, low=low, high=high)
+            if high - low < _IRR_TOLERANCE:
+                return rate
         return rate  # pragma: no cover - Newton converges in a handful of steps; the bracket bounds the error
+
+
+def _newton_or_bisect(*, candidate: Decimal, low: Decimal, high: Decimal) -> Decimal:
+    """Newton's ``candidate`` when it lies inside the bracket (low, high) that holds the root, else the
+    bracket's midpoint (a rounding overshoot past the root can send Newton's tangent outside it)."""
+    return candidate if low < candidate < high else (low + high) / 2
 
 
 def _npv(rate: Decimal, outlay: Decimal, payments: Sequence[Decimal]) -> tuple[Decimal, Decimal]:

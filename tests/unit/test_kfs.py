@@ -7,6 +7,7 @@ exact rational arithmetic (``fractions.Fraction``) to 1e-15, then ((1+i)^ppy −
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from datetime import date
 from decimal import Decimal
 from fractions import Fraction
@@ -15,8 +16,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import letsema_core.schedules.kfs as kfs_module
 from letsema_core.schedules import KeyFactStatement, LoanTerms, generate_schedule, key_fact_statement
-from letsema_core.schedules.kfs import effective_annual_rate_percent, periodic_irr
+from letsema_core.schedules.kfs import _newton_or_bisect, effective_annual_rate_percent, periodic_irr
 
 pytestmark = pytest.mark.unit
 
@@ -152,6 +154,16 @@ class TestKeyFactStatement:
         assert kfs.total_repayable == terms.principal + kfs.total_interest
 
 
+# 58 payments against an outlay of 4 919.04 (random amounts that made the old solver take 111 NPV steps).
+SLOW_IRR_PAYMENTS = (
+    "547.44 334.09 945.19 415.57 820.68 30.84 287.19 355.24 407.98 772.47 735.37 186.39 699.53 734.95 "
+    "393.68 972.18 389.43 591.58 386.57 643.94 74.65 550.06 197.29 235.49 796.02 961.43 451.4 641.77 "
+    "222.13 55.94 154.19 286.47 387.46 176.85 778.14 533.29 737.62 613.86 834.17 536.37 719.41 829.76 "
+    "362.89 592.84 323.7 792.11 486.7 968.42 688.86 925.64 421.81 810.64 636.45 764.28 346.98 115.89 "
+    "413.37 669.35"
+)
+
+
 class TestPeriodicIrr:
     def test_a_single_payment_gives_its_simple_return(self) -> None:
         assert abs(periodic_irr(outlay=D("100"), payments=[D("110")]) - D("0.1")) < D("1e-30")
@@ -171,3 +183,39 @@ class TestPeriodicIrr:
     def test_effective_rate_rounds_half_up_to_the_hundredth(self) -> None:
         # (1 + 0.00005)^1 − 1 = 0.005 % exactly → 0.01 half-up.
         assert effective_annual_rate_percent(periodic_rate=D("0.00005"), periods_per_year=1) == D("0.01")
+
+    def test_a_root_reached_from_below_is_returned_at_once(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        # The solver used to leave this root (reached from below, with the bracket's top still at 1) for
+        # the midpoint of [root, 1] and crawl back by bisection: 111 NPV evaluations instead of 11.
+        payments = [D(p) for p in SLOW_IRR_PAYMENTS.split()]
+        evaluations: list[Decimal] = []
+        npv = kfs_module._npv
+
+        def counted(rate: Decimal, outlay: Decimal, flows: Sequence[Decimal]) -> tuple[Decimal, Decimal]:
+            evaluations.append(rate)
+            return npv(rate, outlay, flows)
+
+        monkeypatch.setattr(kfs_module, "_npv", counted)
+        rate = periodic_irr(outlay=D("4919.04"), payments=payments)
+        assert len(evaluations) < 20
+        assert abs(rate - D("0.1035263781145949474486746")) < D("1e-25")
+        assert abs(npv(rate, D("4919.04"), payments)[0]) < D("1e-20")
+
+    def test_a_newton_step_out_of_the_bracket_falls_back_to_its_midpoint(self) -> None:
+        # Unreachable in exact arithmetic (the NPV is convex and decreasing), kept for rounding overshoots.
+        assert _newton_or_bisect(candidate=D("0.30"), low=D("0.10"), high=D("0.20")) == D("0.15")
+        assert _newton_or_bisect(candidate=D("0.05"), low=D("0.10"), high=D("0.20")) == D("0.15")
+        assert _newton_or_bisect(candidate=D("0.12"), low=D("0.10"), high=D("0.20")) == D("0.12")
+
+    def test_an_absurd_but_valid_product_still_gets_an_effective_rate(self) -> None:
+        # 1000 % a year, weekly, 600 weeks, 99 % fee: the effective rate has ~70 integer digits, more than
+        # the working precision; quantizing it used to raise InvalidOperation.
+        terms = loan(
+            annual_interest_rate_percent="1000",
+            term_in_periods=600,
+            repayment_frequency="weekly",
+            upfront_fee_percent="99",
+        )
+        rate = key_fact_statement(terms).effective_annual_rate_percent
+        assert rate > D("1e60")
+        assert rate.as_tuple().exponent == -2
