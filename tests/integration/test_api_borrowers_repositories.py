@@ -1,4 +1,4 @@
-"""The Django borrower, consent and product repositories pass the core's contract suites against the real
+"""The Django borrower and consent repositories pass the core's contract suites against the real
 PostgreSQL and OpenBao (Transit encryption and HMAC). Each test runs in a transaction that is rolled back."""
 
 from __future__ import annotations
@@ -90,63 +90,3 @@ class TestDjangoConsentRepository(ConsentRepositoryContract):
         django_borrowers.add(make_borrower("B-1"))
         django_borrowers.add(make_borrower("B-2", identifiers=[NationalId.parse("111111111111")]))
         return DjangoConsentRepository()
-
-
-class TestDjangoProductRepository:
-    @pytest.fixture
-    def products(self, rolled_back: None) -> Any:
-        from letsema_api.products.repositories import DjangoProductRepository
-
-        return DjangoProductRepository()
-
-    def test_added_product_is_returned_unchanged(self, products: Any) -> None:
-        from letsema_core.products import LoanProduct
-
-        product = LoanProduct(
-            code=f"P-{uuid.uuid4().hex[:8]}",
-            name="Small business",
-            principal_min="500.00",
-            principal_max="50000.00",
-            term_min=3,
-            term_max=24,
-            repayment_frequency="monthly",
-            annual_interest_rate_percent="23.125",
-            interest_method="declining_balance",
-            grace_periods_principal=1,
-            upfront_fee_percent="2.5",
-            upfront_fee_amount="25.00",
-            late_penalty_percent="5",
-            penalty_grace_days=3,
-            approval_limit="20000.00",
-            max_debt_to_income_percent="40",
-            credit_check_mandatory=False,
-        )
-        products.add("P-1", product)
-        assert products.get("P-1") == product
-        assert products.get("P-1").annual_interest_rate_percent == product.annual_interest_rate_percent
-
-    def test_adding_again_replaces_the_product(self, products: Any) -> None:
-        from dataclasses import replace
-
-        from letsema_core.products import LoanProduct
-
-        product = LoanProduct(
-            code=f"P-{uuid.uuid4().hex[:8]}",
-            name="Salary advance",
-            principal_min="100",
-            principal_max="5000",
-            term_min=1,
-            term_max=6,
-            repayment_frequency="weekly",
-            annual_interest_rate_percent="30",
-            interest_method="flat",
-            approval_limit="3000",
-            max_debt_to_income_percent="35",
-        )
-        products.add("P-1", product)
-        products.add("P-1", replace(product, name="Salary advance II"))
-        assert products.get("P-1").name == "Salary advance II"
-
-    def test_unknown_product_is_not_found(self, products: Any) -> None:
-        with pytest.raises(NotFound):
-            products.get("P-404")
