@@ -8,129 +8,25 @@ django-oauth-toolkit's table, checked by its authentication class on every reque
 
 from __future__ import annotations
 
-import secrets
-import uuid
-from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
 import pytest
 
-from tests.integration.test_api_lending_support import contract_product
+from tests.integration.test_api_lending_support import (
+    apply,
+    approved_loan,
+    as_role,
+    borrower_id,
+    error,
+    ok,
+    product_id,
+)
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("trap_floats")]
 
-DISBURSED_ON = date(2026, 1, 5)
+__all__ = ["as_role", "borrower_id", "product_id"]  # fixtures
 
-
-class Http:
-    """A user's view of the API: ``get``/``post`` with the user's bearer token; JSON bodies."""
-
-    def __init__(self, user: Any, authorization: str) -> None:
-        from rest_framework.test import APIClient
-
-        self.user = user
-        self.client = APIClient(raise_request_exception=False)
-        self.client.credentials(HTTP_AUTHORIZATION=authorization)
-
-    def get(self, url: str, **params: Any) -> Any:
-        return self.client.get(url, params)
-
-    def post(self, url: str, body: Any | None = None, **headers: str) -> Any:
-        return self.client.post(url, body if body is not None else {}, format="json", headers=headers)
-
-
-def ok(response: Any, status: int = 200) -> Any:
-    assert response.status_code == status, response.content
-    return response.json()
-
-
-def error(response: Any, status: int, code: str) -> dict[str, Any]:
-    assert response.status_code == status, response.content
-    body: dict[str, Any] = response.json()
-    assert set(body) == {"code", "message", "details"}
-    assert body["code"] == code, body
-    return body
-
-
-@pytest.fixture
-def as_role(make_user: Any, bearer: Any) -> Any:
-    def make(role: str) -> Http:
-        user = make_user(role)
-        return Http(user, bearer(user))
-
-    return make
-
-
-@pytest.fixture
-def product_id(django_api: Any) -> str:
-    """A monthly 24 % declining-balance product, credit check mandatory, approval limit 20 000."""
-    from dataclasses import replace
-
-    from letsema_api.products.repositories import DjangoProductRepository
-
-    product_id = str(uuid.uuid4())
-    product = replace(contract_product(f"biz-{product_id[:8]}"), credit_check_mandatory=True)
-    DjangoProductRepository().add(product_id, product)
-    return product_id
-
-
-@pytest.fixture
-def borrower_id(django_api: Any) -> str:
-    """A borrower with a fresh national ID and an active consent to credit reports."""
-    from letsema_api.borrowers.repositories import DjangoConsentRepository
-    from letsema_api.lending.services import borrower_repository
-
-    from letsema_core.services import record_consent, register_borrower
-
-    borrower_id = str(uuid.uuid4())
-    borrowers = borrower_repository()
-    register_borrower(
-        borrower_id=borrower_id,
-        first_name="Palesa",
-        last_name=f"Mokoena{secrets.token_hex(3)}",
-        date_of_birth=date(1988, 4, 2),
-        district="maseru",
-        phone="+26658123456",
-        monthly_income="12000.00",
-        identifiers=[
-            {"type": "lesotho_national_id", "value": "".join(secrets.choice("0123456789") for _ in range(12))}
-        ],
-        created_by="tests",
-        on=date(2026, 1, 2),
-        borrowers=borrowers,
-    )
-    record_consent(
-        consent_id=str(uuid.uuid4()),
-        borrower_id=borrower_id,
-        purpose="credit_report",
-        method="written",
-        granted_at=datetime(2026, 1, 2, 8, 0, tzinfo=UTC),
-        recorded_by="tests",
-        reference="form-17",
-        borrowers=borrowers,
-        consents=DjangoConsentRepository(),
-    )
-    return borrower_id
-
-
-def apply(officer: Http, *, borrower_id: str, product_id: str, principal: str = "10000.00") -> str:
-    body = {"borrower_id": borrower_id, "product_id": product_id, "principal": principal, "term_in_periods": 12}
-    created = ok(officer.post("/api/v1/loan-applications/", body), 201)
-    assert created["status"] == "draft"
-    assert ok(officer.post(f"/api/v1/loan-applications/{created['id']}/submit/"))["status"] == "submitted"
-    return str(created["id"])
-
-
-def approved_loan(as_role: Any, *, borrower_id: str, product_id: str) -> tuple[Http, Http, str]:
-    officer, manager = as_role("loan_officer"), as_role("branch_manager")
-    application_id = apply(officer, borrower_id=borrower_id, product_id=product_id)
-    ok(officer.post(f"/api/v1/loan-applications/{application_id}/assess/"))
-    ok(manager.post(f"/api/v1/loan-applications/{application_id}/approve/"))
-    loan = ok(
-        officer.post(f"/api/v1/loan-applications/{application_id}/disburse/", {"disbursed_on": "2026-01-05"}), 201
-    )
-    return officer, manager, str(loan["id"])
 
 
 class TestLendingJourney:

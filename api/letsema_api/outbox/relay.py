@@ -4,7 +4,9 @@ A batch is read with ``SELECT … FOR UPDATE SKIP LOCKED`` in append order, so t
 same row at the same time; each event goes to the registry (``record_account_event`` is idempotent by
 event id and sequence, so a row published again after a crash changes nothing there); the rows that made
 it are marked published in the same transaction. When the registry fails, the failing row gets its
-``attempts`` and ``last_error`` and stays pending with every row after it; the caller backs off.
+``attempts`` and ``last_error`` and stays pending with every row after it; the caller backs off. An
+event the registry refuses (a ``DomainError``: retrying cannot help) keeps its reason in ``last_error``
+and stays pending for an operator, and the rows after it are published.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from pymongo.errors import PyMongoError
 from letsema_api.outbox.models import OutboxEvent, OutboxStatus
 from letsema_api.registry import RegistryWriteConflict
 from letsema_core.credit import CreditAccountEvent, CreditRegistry
+from letsema_core.errors import DomainError
 
 # What a registry outage looks like from here; anything else is a bug and propagates.
 REGISTRY_ERRORS = (PyMongoError, RegistryWriteConflict)
@@ -55,6 +58,12 @@ def relay_batch(*, registry: CreditRegistry, batch_size: int = 100) -> BatchResu
                 error = f"{type(exc).__name__}: {exc}"[:2000]
                 OutboxEvent.objects.filter(pk=row.pk).update(attempts=F("attempts") + 1, last_error=error)
                 break
+            except DomainError as exc:
+                # The registry refused this event (e.g. the loan is filed under another borrower): retrying
+                # will not help. It stays pending with the reason for an operator; the others go on.
+                refused = f"{exc.code}: {exc.message}"[:2000]
+                OutboxEvent.objects.filter(pk=row.pk).update(attempts=F("attempts") + 1, last_error=refused)
+                continue
             published.append(row.pk)
         if published:
             OutboxEvent.objects.filter(pk__in=published).update(
