@@ -3,6 +3,7 @@ cases over the Django repositories, Transit HMAC and ``MongoCreditRegistry``; ea
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from django.db import transaction
@@ -21,6 +22,13 @@ from letsema_core.services.credit import (
     pull_credit_report,
     resolve_credit_dispute,
 )
+
+
+def registry_now() -> datetime:
+    """Now, to the millisecond: the registry (BSON dates) keeps milliseconds, so a value read back
+    equals the one written."""
+    now = timezone.now()
+    return now.replace(microsecond=now.microsecond // 1000 * 1000)
 
 
 def _hasher() -> Any:
@@ -53,7 +61,7 @@ def pull_report(
     existing = models.CreditReportPull.objects.filter(pk=inquiry_id).first()
     if existing is not None:
         return existing, False
-    at = timezone.now()
+    at = registry_now()
     consents = consent_repository()
     with registry_calls():
         report = pull_credit_report(
@@ -113,7 +121,7 @@ def open_dispute(
             lender_mfi=lender_mfi,
             loan_ref=loan_ref,
             reason=reason,
-            at=timezone.now(),
+            at=registry_now(),
             tenant=current_tenant(),
             borrowers=borrower_repository(),
             registry=get_registry(),
@@ -137,7 +145,7 @@ def resolve_dispute(*, dispute_id: str, resolution: str, actor: str) -> CreditDi
         dispute = resolve_credit_dispute(
             dispute_id=dispute_id,
             resolution=resolution,
-            at=timezone.now(),
+            at=registry_now(),
             tenant=current_tenant(),
             registry=get_registry(),
         )
