@@ -1,0 +1,164 @@
+"""``manage.py close_of_business``: the core's close of business over every active loan, in batches written
+with bulk statements; idempotent per date (a second run changes nothing); a late run books the
+re-allocations its penalties cause. Each test runs in a transaction that is rolled back (the command's
+per-batch transactions become savepoints)."""
+
+from __future__ import annotations
+
+import math
+import uuid
+from datetime import date
+from typing import Any
+
+import pytest
+
+from letsema_core.loans import Loan
+from letsema_core.schedules import generate_schedule
+from tests.integration.test_api_lending_support import borrower_id, contract_product, rolled_back
+
+pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("trap_floats")]
+
+__all__ = ["borrower_id", "rolled_back"]  # fixtures
+
+DISBURSED = date(2026, 1, 5)
+
+
+@pytest.fixture
+def product_id(rolled_back: None) -> str:
+    from letsema_api.products.repositories import DjangoProductRepository
+
+    product_id = str(uuid.uuid4())
+    DjangoProductRepository().add(product_id, contract_product(f"cob-{product_id[:8]}"))
+    return product_id
+
+
+def open_loans(*, borrower_id: str, product_id: str, count: int) -> list[str]:
+    from letsema_api.lending.repositories import DjangoLoanRepository
+    from letsema_api.products.repositories import DjangoProductRepository
+
+    product = DjangoProductRepository().get(product_id)
+    terms = product.terms_for(principal="10000.00", term_in_periods=12, disbursement_date=DISBURSED)
+    loans = DjangoLoanRepository()
+    ids = [str(uuid.uuid4()) for _ in range(count)]
+    for loan_id in ids:
+        loans.add(
+            Loan(
+                loan_id=loan_id,
+                schedule=generate_schedule(terms),
+                disbursed_on=DISBURSED,
+                borrower_id=borrower_id,
+                product_id=product_id,
+                late_penalty_percent=product.late_penalty_percent,
+                penalty_grace_days=product.penalty_grace_days,
+            )
+        )
+    return ids
+
+
+def repay(loan_id: str, *, on: date, amount: str) -> None:
+    from letsema_api.lending.repositories import DjangoLoanRepository
+    from letsema_api.lending.services import _ports
+
+    from letsema_core.services import record_repayment
+
+    record_repayment(loan_id=loan_id, amount=amount, on=on, loans=DjangoLoanRepository(), **_ports())
+
+
+def snapshot(loan_ids: list[str]) -> dict[str, Any]:
+    """Everything close of business may touch, for these loans and tenant-wide."""
+    from letsema_api.common.models import AuditEvent
+    from letsema_api.ledger.models import JournalEntry
+    from letsema_api.lending.models import Installment, Loan, LoanTransaction
+    from letsema_api.outbox.models import OutboxEvent
+
+    return {
+        "loans": list(Loan.objects.filter(id__in=loan_ids).order_by("id").values()),
+        "installments": list(Installment.objects.filter(loan_id__in=loan_ids).order_by("id").values()),
+        "transactions": list(LoanTransaction.objects.filter(loan_id__in=loan_ids).order_by("id").values()),
+        "outbox": OutboxEvent.objects.count(),
+        "journal": JournalEntry.objects.count(),
+        "audit": AuditEvent.objects.count(),
+    }
+
+
+def close_business(as_of: str, *, batch: int = 200) -> str:
+    import io
+
+    from django.core.management import call_command
+
+    out = io.StringIO()
+    call_command("close_of_business", as_of=as_of, batch=batch, no_progress=True, stdout=out)
+    return out.getvalue()
+
+
+class TestCloseOfBusiness:
+    def test_a_second_run_for_the_same_date_changes_nothing(self, borrower_id: str, product_id: str) -> None:
+        from letsema_api.lending.models import Installment
+        from letsema_api.lending.models import Loan as LoanRow
+        from letsema_api.outbox.models import OutboxEvent
+
+        ids = open_loans(borrower_id=borrower_id, product_id=product_id, count=12)
+        for loan_id in ids[:4]:  # four borrowers paid February and March: current
+            repay(loan_id, on=date(2026, 2, 5), amount="945.60")
+            repay(loan_id, on=date(2026, 3, 5), amount="945.60")
+        summary = close_business("2026-03-10", batch=5)
+        assert "registry events queued" in summary
+        rows = {row.id: row for row in LoanRow.objects.filter(id__in=ids)}
+        assert {(rows[i].days_past_due, rows[i].arrears_bucket) for i in ids[:4]} == {(0, "current")}
+        assert {(rows[i].days_past_due, rows[i].arrears_bucket) for i in ids[4:]} == {(33, "31-60")}
+        assert {rows[i].last_close_of_business for i in ids} == {date(2026, 3, 10)}
+        # Installments 1 (33 days late) and 2 (5 days late, grace 3) of each late loan: 5 % of 945.60.
+        penalties = Installment.objects.filter(loan_id__in=ids[4:], penalties_outstanding__gt=0)
+        assert sorted({(n, str(p)) for n, p in penalties.values_list("number", "penalties_outstanding")}) == [
+            (1, "47.28"),
+            (2, "47.28"),
+        ]
+        assert penalties.count() == 2 * len(ids[4:])
+        assert not Installment.objects.filter(loan_id__in=ids[:4], penalties_outstanding__gt=0).exists()
+        arrears_events = OutboxEvent.objects.filter(loan_ref__in=ids, event_type="arrears_changed")
+        assert sorted(arrears_events.values_list("loan_ref", flat=True)) == sorted(ids[4:])
+
+        before = snapshot(ids)
+        again = close_business("2026-03-10", batch=5)
+        assert snapshot(ids) == before
+        assert again.startswith("close_of_business 2026-03-10: 0 loans processed")
+
+    def test_loans_are_written_with_one_bulk_update_per_batch(self, borrower_id: str, product_id: str) -> None:
+        from django.db import connection
+        from django.test.utils import CaptureQueriesContext
+        from letsema_api.lending.services import loans_due_for_close_of_business
+
+        open_loans(borrower_id=borrower_id, product_id=product_id, count=15)
+        due, _ = loans_due_for_close_of_business(as_of=date(2026, 2, 20))
+        with CaptureQueriesContext(connection) as queries:
+            close_business("2026-02-20", batch=6)
+        loan_updates = [q for q in queries.captured_queries if q["sql"].startswith('UPDATE "lending_loan"')]
+        # Each batch that processed loans updates them with one statement, never one per loan.
+        assert 1 <= len(loan_updates) <= math.ceil(len(due) / 6)
+        assert len(due) >= 15
+
+    def test_a_late_run_books_the_reallocation_of_a_later_repayment_once(
+        self, borrower_id: str, product_id: str
+    ) -> None:
+        from letsema_api.ledger.models import JournalEntry
+        from letsema_api.ledger.selectors import trial_balance
+        from letsema_api.lending.repositories import DjangoLoanRepository
+
+        [loan_id] = open_loans(borrower_id=borrower_id, product_id=product_id, count=1)
+        repay(loan_id, on=date(2026, 2, 20), amount="945.60")  # paid 15 days late, posted before the COB of 10 Feb
+        close_business("2026-02-10")
+        loan = DjangoLoanRepository().get(loan_id)
+        [payment] = loan.active_repayments()
+        assert (str(payment.penalties), str(payment.interest), str(payment.principal)) == ("47.28", "200.00", "698.32")
+        moved = JournalEntry.objects.filter(loan_id=loan_id, entry_id__contains="cob-2026-02-10")
+        assert moved.count() == 1
+        assert moved.get().on == date(2026, 2, 20)
+        close_business("2026-02-10")
+        assert JournalEntry.objects.filter(loan_id=loan_id, entry_id__contains="cob-2026-02-10").count() == 1
+        assert trial_balance(as_of=date(2026, 12, 31)).is_balanced
+
+    def test_a_bad_date_is_refused(self, rolled_back: None) -> None:
+        from django.core.management.base import CommandError
+
+        with pytest.raises(CommandError, match="YYYY-MM-DD"):
+            close_business("10/03/2026")
