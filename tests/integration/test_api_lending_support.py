@@ -77,6 +77,7 @@ class Http:
         from rest_framework.test import APIClient
 
         self.user = user
+        self.authorization = authorization
         self.client = APIClient(raise_request_exception=False)
         self.client.credentials(HTTP_AUTHORIZATION=authorization)
 
