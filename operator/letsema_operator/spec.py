@@ -291,6 +291,7 @@ def parse_registry_spec(spec: Mapping[str, Any]) -> RegistrySpec:
         raise SpecError("mongodb.externalHost", "is required when mongodb.mode is External")
     shards = _int(mongo, "shards", "mongodb.shards", default=2, minimum=1, maximum=16)
     collections_raw = spec.get("collections")
+    collections: tuple[ShardedCollection, ...]
     if collections_raw is None:
         collections = DEFAULT_COLLECTIONS
     else:

@@ -87,15 +87,15 @@ class KubeClient:
     def from_environment(cls) -> KubeClient:
         """In-cluster service account if present, else the kubeconfig (``$KUBECONFIG``)."""
         try:
-            k8s_config.load_incluster_config()
+            k8s_config.load_incluster_config()  # type: ignore[no-untyped-call]
             configuration = k8s_client.Configuration.get_default_copy()
         except k8s_config.ConfigException:
             configuration = k8s_client.Configuration()
-            k8s_config.load_kube_config(client_configuration=configuration)
+            k8s_config.load_kube_config(client_configuration=configuration)  # type: ignore[no-untyped-call]
         return cls(k8s_client.ApiClient(configuration))
 
     def close(self) -> None:
-        self._api.close()
+        self._api.close()  # type: ignore[no-untyped-call]
 
     def _call(self, method: str, path: str, body: Any = None, content_type: str = "application/json",
               query: list[tuple[str, str]] | None = None) -> dict[str, Any] | None:
@@ -103,7 +103,7 @@ class KubeClient:
         params = self._api.param_serialize(method=method, resource_path=path, query_params=query or [],
                                            header_params=headers, body=body, auth_settings=["BearerToken"])
         response = self._api.call_api(*params, _request_timeout=30)
-        response.read()
+        response.read()  # type: ignore[no-untyped-call]
         text = response.data.decode("utf-8") if response.data else ""
         if response.status == 404 and method == "GET":
             return None
