@@ -210,7 +210,37 @@ class TestCreditDisputes:
         assert_error(self.open(officer, borrower["id"], "beta", "NO-SUCH-LOAN"), 404, "not_found")
         body = assert_error(officer.get("/api/v1/credit-disputes/"), 400, "validation_error")
         assert (body["details"]["field"], body["details"]["rule"]) == ("borrower", "required")
+        body = assert_error(
+            officer.get("/api/v1/credit-disputes/", borrower=borrower["id"], status="closed"), 400, "validation_error"
+        )
+        assert (body["details"]["field"], body["details"]["rule"]) == ("status", "choice")
         assert_error(
             officer.post(f"/api/v1/credit-disputes/{uuid.uuid4()}/resolve/", {"resolution": "x"}), 404, "not_found"
         )
         assert_error(self.open(as_role("auditor"), borrower["id"], "beta", "L-1"), 403, "role_not_allowed")
+
+
+class TestRegistryOutage:
+    @pytest.fixture
+    def dead_registry(self, django_api: DjangoApi, monkeypatch: pytest.MonkeyPatch) -> None:
+        import pymongo
+        from letsema_api.credit import registry_client
+        from letsema_api.registry.mongo import MongoCreditRegistry
+
+        from letsema_dev.procs import LOOPBACK, free_port
+
+        client: Any = pymongo.MongoClient(
+            f"mongodb://{LOOPBACK}:{free_port()}/", serverSelectionTimeoutMS=300, connect=False
+        )
+        monkeypatch.setattr(registry_client, "_registry", MongoCreditRegistry.from_client(client))
+
+    def test_an_unreachable_registry_is_a_503_and_the_pull_writes_nothing(
+        self, officer: Api, dead_registry: None
+    ) -> None:
+        from letsema_api.credit.models import CreditReportPull
+
+        borrower = register(officer)
+        grant(officer, borrower["id"])
+        assert_error(officer.get(f"/api/v1/borrowers/{borrower['id']}/credit-file/"), 503, "registry_unavailable")
+        assert_error(pull(officer, borrower["id"]), 503, "registry_unavailable")
+        assert not CreditReportPull.objects.filter(borrower_id=borrower["id"]).exists()

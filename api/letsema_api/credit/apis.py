@@ -17,9 +17,9 @@ from rest_framework.views import APIView
 
 from letsema_api.accounts.permissions import Action
 from letsema_api.borrowers.apis import IDEMPOTENCY_HEADER, actor_of
-from letsema_api.common.serializers import InputSerializer
+from letsema_api.common.serializers import ErrorSerializer, InputSerializer
 from letsema_api.credit import models, services
-from letsema_core.credit.registry import CreditFile, CreditInquiry
+from letsema_core.credit.registry import CreditFile, CreditInquiry, DisputeStatus
 from letsema_core.credit.serialization import account_to_dict, dispute_to_dict
 from letsema_core.errors import ValidationError
 
@@ -48,7 +48,7 @@ def credit_file_to_dict(credit_file: CreditFile, *, borrower_id: str) -> dict[st
 class BorrowerCreditFileApi(APIView):
     required_actions: ClassVar[dict[str, Action]] = {"GET": Action.READ}
 
-    @extend_schema(responses=OpenApiTypes.OBJECT, operation_id="borrowers_credit_file")
+    @extend_schema(responses={200: OpenApiTypes.OBJECT, 503: ErrorSerializer}, operation_id="borrowers_credit_file")
     def get(self, request: Request, borrower_id: str) -> Response:
         credit_file = services.credit_file(borrower_id=borrower_id)
         return Response(credit_file_to_dict(credit_file, borrower_id=borrower_id))
@@ -73,7 +73,7 @@ class CreditReportCreateApi(APIView):
 
     @extend_schema(
         request=InputSerializer,
-        responses={201: CreditReportOutputSerializer, 200: CreditReportOutputSerializer},
+        responses={201: CreditReportOutputSerializer, 200: CreditReportOutputSerializer, 503: ErrorSerializer},
         parameters=[IDEMPOTENCY_HEADER],
         operation_id="credit_reports_create",
     )
@@ -111,8 +111,11 @@ class CreditDisputeListCreateApi(APIView):
         reason = serializers.CharField(max_length=1000)
 
     @extend_schema(
-        responses=OpenApiTypes.OBJECT,
-        parameters=[OpenApiParameter("borrower", str, required=True, description="The borrower's id.")],
+        responses={200: OpenApiTypes.OBJECT, 503: ErrorSerializer},
+        parameters=[
+            OpenApiParameter("borrower", str, required=True, description="The borrower's id."),
+            OpenApiParameter("status", str, enum=["open", "resolved"]),
+        ],
         operation_id="credit_disputes_list",
     )
     def get(self, request: Request) -> Response:
@@ -120,13 +123,20 @@ class CreditDisputeListCreateApi(APIView):
         if not borrower_id:
             raise ValidationError("the borrower query parameter is required", field="borrower", rule="required")
         status = request.query_params.get("status")
+        if status is not None and status not in {s.value for s in DisputeStatus}:
+            raise ValidationError(
+                "status must be open or resolved",
+                field="status",
+                rule="choice",
+                allowed=[s.value for s in DisputeStatus],
+            )
         disputes = services.credit_file(borrower_id=borrower_id).disputes
         items = [dispute_to_dict(d) for d in disputes if status is None or d.status.value == status]
         return Response({"count": len(items), "results": items})
 
     @extend_schema(
         request=InputSerializer,
-        responses={201: OpenApiTypes.OBJECT},
+        responses={201: OpenApiTypes.OBJECT, 503: ErrorSerializer},
         parameters=[IDEMPOTENCY_HEADER],
         operation_id="credit_disputes_open",
     )
@@ -151,7 +161,11 @@ class CreditDisputeResolveApi(APIView):
     class InputSerializer(InputSerializer):
         resolution = serializers.CharField(max_length=1000)
 
-    @extend_schema(request=InputSerializer, responses=OpenApiTypes.OBJECT, operation_id="credit_disputes_resolve")
+    @extend_schema(
+        request=InputSerializer,
+        responses={200: OpenApiTypes.OBJECT, 503: ErrorSerializer},
+        operation_id="credit_disputes_resolve",
+    )
     def post(self, request: Request, dispute_id: str) -> Response:
         body = self.InputSerializer(data=request.data)
         body.is_valid(raise_exception=True)
