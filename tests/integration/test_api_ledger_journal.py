@@ -11,16 +11,16 @@ import pytest
 from letsema_core.accounting import CASH, INTEREST_INCOME, LOANS_RECEIVABLE, JournalEntry, JournalLine, trial_balance
 from letsema_core.errors import ValidationError
 from tests.contracts.journal import JournalContract, entry
-from tests.integration.test_api_lending_support import rolled_back
+from tests.integration.test_api_lending_support import empty, rolled_back
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("trap_floats")]
 
-__all__ = ["rolled_back"]
+__all__ = ["empty", "rolled_back"]
 
 
 class TestDjangoJournal(JournalContract):
     @pytest.fixture
-    def journal(self, rolled_back: None) -> Any:
+    def journal(self, empty: None) -> Any:
         from letsema_api.ledger.repositories import DjangoJournal
 
         return DjangoJournal()

@@ -28,7 +28,6 @@ pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("trap_floats")]
 __all__ = ["as_role", "borrower_id", "product_id"]  # fixtures
 
 
-
 class TestLendingJourney:
     def test_the_whole_journey_is_correct_to_the_cent(
         self, as_role: Any, borrower_id: str, product_id: str, django_api: Any

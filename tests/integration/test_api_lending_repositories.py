@@ -11,15 +11,15 @@ import pytest
 from letsema_core.loans import Loan
 from tests.contracts.application_repository import ApplicationRepositoryContract
 from tests.contracts.loan_repository import LoanRepositoryContract, make_loan
-from tests.integration.test_api_lending_support import rolled_back, seed_contract_parties
+from tests.integration.test_api_lending_support import empty, rolled_back, seed_contract_parties
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("trap_floats")]
 
-__all__ = ["rolled_back"]
+__all__ = ["empty", "rolled_back"]
 
 
 @pytest.fixture
-def parties(rolled_back: None) -> None:
+def parties(empty: None) -> None:
     seed_contract_parties()
 
 

@@ -60,6 +60,35 @@ def seed_contract_parties() -> None:
     DjangoProductRepository().add("biz12", contract_product(f"biz12-{uuid.uuid4().hex[:8]}"))
 
 
+# Child tables first (foreign keys); audit events are not touched.
+_TABLES = (
+    "lending_installment",
+    "lending_loantransaction",
+    "lending_loan",
+    "lending_creditassessment",
+    "lending_loanapplication",
+    "lending_idempotencyrecord",
+    "ledger_journalline",
+    "ledger_journalentry",
+    "outbox_outboxevent",
+)
+
+
+def empty_tables() -> None:
+    """Delete every lending, ledger and outbox row (call inside ``rolled_back``: they come back after the
+    test). The contract suites expect an empty repository, and other tests commit loans and entries."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        for table in _TABLES:
+            cursor.execute(f'DELETE FROM "{table}"')  # noqa: S608 - fixed table names
+
+
+@pytest.fixture
+def empty(rolled_back: None) -> None:
+    empty_tables()
+
+
 @pytest.fixture
 def rolled_back(django_api: Any) -> Iterator[None]:
     """The test runs in one transaction that is rolled back at the end."""

@@ -8,16 +8,16 @@ import pytest
 
 from tests.contracts.credit_registry import account_event
 from tests.contracts.outbox import OutboxContract
-from tests.integration.test_api_lending_support import rolled_back
+from tests.integration.test_api_lending_support import empty, rolled_back
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("trap_floats")]
 
-__all__ = ["rolled_back"]
+__all__ = ["empty", "rolled_back"]
 
 
 class TestDjangoOutbox(OutboxContract):
     @pytest.fixture
-    def outbox(self, rolled_back: None) -> Any:
+    def outbox(self, empty: None) -> Any:
         from letsema_api.outbox.repositories import DjangoOutbox
 
         return DjangoOutbox()

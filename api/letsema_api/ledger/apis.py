@@ -17,13 +17,13 @@ from letsema_api.lending.apis import paginated, query_date
 from letsema_api.lending.services import today
 
 
-class JournalLineOutputSerializer(serializers.Serializer):  # type: ignore[type-arg]
+class JournalLineOutputSerializer(serializers.Serializer):  # type: ignore[misc]
     account_code = serializers.CharField()
     debit = MoneyField()
     credit = MoneyField()
 
 
-class TrialBalanceRowSerializer(serializers.Serializer):  # type: ignore[type-arg]
+class TrialBalanceRowSerializer(serializers.Serializer):  # type: ignore[misc]
     account_code = serializers.CharField(source="account.code")
     account_name = serializers.CharField(source="account.name")
     account_type = serializers.CharField(source="account.account_type.value")
@@ -32,10 +32,10 @@ class TrialBalanceRowSerializer(serializers.Serializer):  # type: ignore[type-ar
     balance = MoneyField(min_value=None)
 
 
-class JournalEntryListApi(APIView):
+class JournalEntryListApi(APIView):  # type: ignore[misc]
     required_actions: ClassVar[dict[str, Action]] = {"GET": Action.AUDIT}
 
-    class OutputSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    class OutputSerializer(serializers.Serializer):  # type: ignore[misc]
         entry_id = serializers.CharField()
         on = serializers.DateField()
         description = serializers.CharField()
@@ -52,10 +52,10 @@ class JournalEntryListApi(APIView):
         )
 
 
-class TrialBalanceApi(APIView):
+class TrialBalanceApi(APIView):  # type: ignore[misc]
     required_actions: ClassVar[dict[str, Action]] = {"GET": Action.REPORTS}
 
-    class OutputSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    class OutputSerializer(serializers.Serializer):  # type: ignore[misc]
         as_of = serializers.DateField()
         rows = TrialBalanceRowSerializer(many=True)
         total_debits = MoneyField()

@@ -1,7 +1,7 @@
 from django.apps import AppConfig
 
 
-class LedgerConfig(AppConfig):
+class LedgerConfig(AppConfig):  # type: ignore[misc]
     name = "letsema_api.ledger"
     label = "ledger"
     default_auto_field = "django.db.models.BigAutoField"

@@ -10,7 +10,7 @@ from __future__ import annotations
 from django.db import models
 
 
-class JournalEntry(models.Model):
+class JournalEntry(models.Model):  # type: ignore[misc]
     id = models.BigAutoField(primary_key=True)
     entry_id = models.CharField(max_length=200, unique=True)
     on = models.DateField(db_index=True)
@@ -28,7 +28,7 @@ class JournalEntry(models.Model):
         return f"{self.entry_id} {self.on:%Y-%m-%d}"
 
 
-class JournalLine(models.Model):
+class JournalLine(models.Model):  # type: ignore[misc]
     id = models.BigAutoField(primary_key=True)
     entry = models.ForeignKey(JournalEntry, on_delete=models.PROTECT, related_name="lines")
     position = models.PositiveSmallIntegerField()

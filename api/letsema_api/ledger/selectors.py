@@ -16,7 +16,7 @@ from letsema_core.errors import ValidationError
 _ZERO = Decimal("0.00")
 
 
-class JournalEntryFilter(django_filters.FilterSet):
+class JournalEntryFilter(django_filters.FilterSet):  # type: ignore[misc]
     date_from = django_filters.DateFilter(field_name="on", lookup_expr="gte")
     date_to = django_filters.DateFilter(field_name="on", lookup_expr="lte")
     account = django_filters.CharFilter(method="filter_account")

@@ -12,6 +12,7 @@ with two prefetches reads all of it (``repositories.DjangoLoanRepository``).
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from django.db import models
 from django.utils import timezone
@@ -28,11 +29,11 @@ def new_id() -> str:
     return str(uuid.uuid4())
 
 
-def _money(**kwargs: object) -> models.DecimalField:  # type: ignore[type-arg]
-    return models.DecimalField(max_digits=14, decimal_places=2, **kwargs)  # type: ignore[arg-type]
+def _money(**kwargs: Any) -> Any:
+    return models.DecimalField(max_digits=14, decimal_places=2, **kwargs)
 
 
-class LoanApplication(models.Model):
+class LoanApplication(models.Model):  # type: ignore[misc]
     id = models.CharField(primary_key=True, max_length=64, default=new_id, editable=False)
     borrower = models.ForeignKey("borrowers.Borrower", on_delete=models.PROTECT, related_name="loan_applications")
     product = models.ForeignKey("products.LoanProduct", on_delete=models.PROTECT, related_name="loan_applications")
@@ -61,7 +62,7 @@ class LoanApplication(models.Model):
         return f"Application {self.id} ({self.status})"
 
 
-class CreditAssessment(models.Model):
+class CreditAssessment(models.Model):  # type: ignore[misc]
     """Every assessment recorded for an application (``assessment_to_dict`` JSON); the latest counts."""
 
     id = models.BigAutoField(primary_key=True)
@@ -73,7 +74,7 @@ class CreditAssessment(models.Model):
         ordering = ("application", "id")
 
 
-class Loan(models.Model):
+class Loan(models.Model):  # type: ignore[misc]
     id = models.CharField(primary_key=True, max_length=64, default=new_id, editable=False)
     borrower = models.ForeignKey("borrowers.Borrower", on_delete=models.PROTECT, related_name="loans")
     product = models.ForeignKey("products.LoanProduct", on_delete=models.PROTECT, related_name="loans")
@@ -108,7 +109,7 @@ class Loan(models.Model):
         return f"Loan {self.id} ({self.status})"
 
 
-class Installment(models.Model):
+class Installment(models.Model):  # type: ignore[misc]
     """One schedule row (``*_due``, never changed) and what is outstanding on it now (``*_outstanding``)."""
 
     id = models.BigAutoField(primary_key=True)
@@ -131,7 +132,7 @@ class Installment(models.Model):
         constraints = (models.UniqueConstraint(fields=("loan", "number"), name="lending_installment_unique_number"),)
 
 
-class LoanTransaction(models.Model):
+class LoanTransaction(models.Model):  # type: ignore[misc]
     """One entry of a loan's ledger: disbursement, repayment, reversal or write-off.
 
     Amounts are never edited by people; a repayment's components are rewritten only when the core
@@ -168,7 +169,7 @@ class LoanTransaction(models.Model):
         )
 
 
-class IdempotencyRecord(models.Model):
+class IdempotencyRecord(models.Model):  # type: ignore[misc]
     """The response to a request sent with an ``Idempotency-Key``: a repeat gets it back unchanged.
 
     ``fingerprint`` is a SHA-256 of the method, path and canonical body; the same key with another

@@ -15,7 +15,7 @@ from letsema_core.errors import NotFound
 from letsema_core.loans import StatementLine
 
 
-class ApplicationFilter(django_filters.FilterSet):
+class ApplicationFilter(django_filters.FilterSet):  # type: ignore[misc]
     status = django_filters.ChoiceFilter(choices=models.APPLICATION_STATUS_CHOICES)
     borrower = django_filters.CharFilter(field_name="borrower_id")
     product = django_filters.CharFilter(field_name="product_id")
@@ -28,7 +28,7 @@ class ApplicationFilter(django_filters.FilterSet):
         fields: ClassVar[list[str]] = []
 
 
-class LoanFilter(django_filters.FilterSet):
+class LoanFilter(django_filters.FilterSet):  # type: ignore[misc]
     status = django_filters.ChoiceFilter(choices=models.LOAN_STATUS_CHOICES)
     arrears_bucket = django_filters.ChoiceFilter(choices=models.ARREARS_BUCKET_CHOICES)
     officer = django_filters.CharFilter()
@@ -47,7 +47,7 @@ def application_list() -> QuerySet[models.LoanApplication]:
 
 
 def application_get(application_id: str) -> models.LoanApplication:
-    row = models.LoanApplication.objects.filter(id=application_id).first()
+    row: models.LoanApplication | None = models.LoanApplication.objects.filter(id=application_id).first()
     if row is None:
         raise NotFound(entity="loan application", key=application_id)
     return row
@@ -62,7 +62,7 @@ def loan_list() -> QuerySet[models.Loan]:
 
 
 def loan_get(loan_id: str) -> models.Loan:
-    row = models.Loan.objects.filter(id=loan_id).first()
+    row: models.Loan | None = models.Loan.objects.filter(id=loan_id).first()
     if row is None:
         raise NotFound(entity="loan", key=loan_id)
     return row
@@ -88,7 +88,7 @@ def loan_payoff(loan_id: str, *, as_of: date) -> tuple[str, date]:
 
 
 def repayment_get(transaction_id: str) -> models.LoanTransaction:
-    row = models.LoanTransaction.objects.filter(id=transaction_id).first()
+    row: models.LoanTransaction | None = models.LoanTransaction.objects.filter(id=transaction_id).first()
     if row is None:
         raise NotFound(entity="loan transaction", key=transaction_id)
     return row

@@ -55,7 +55,8 @@ def new_id() -> str:
 
 def today() -> date:
     """The business date in the tenant's time zone (settings.TIME_ZONE)."""
-    return timezone.localdate()
+    day: date = timezone.localdate()
+    return day
 
 
 def _not_in_future(on: date, *, field: str) -> date:

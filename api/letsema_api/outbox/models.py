@@ -10,12 +10,12 @@ from django.db import models
 from django.utils import timezone
 
 
-class OutboxStatus(models.TextChoices):
+class OutboxStatus(models.TextChoices):  # type: ignore[misc]
     PENDING = "pending"
     PUBLISHED = "published"
 
 
-class OutboxEvent(models.Model):
+class OutboxEvent(models.Model):  # type: ignore[misc]
     id = models.BigAutoField(primary_key=True)
     event_id = models.CharField(max_length=64, unique=True)
     event_type = models.CharField(max_length=32)

@@ -38,7 +38,7 @@ class BatchResult:
 
 
 def pending_count() -> int:
-    return OutboxEvent.objects.filter(status=OutboxStatus.PENDING).count()
+    return int(OutboxEvent.objects.filter(status=OutboxStatus.PENDING).count())
 
 
 def relay_batch(*, registry: CreditRegistry, batch_size: int = 100) -> BatchResult:

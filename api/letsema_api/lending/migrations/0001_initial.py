@@ -8,7 +8,7 @@ from django.db import migrations, models
 import letsema_api.lending.models
 
 
-class Migration(migrations.Migration):
+class Migration(migrations.Migration):  # type: ignore[misc]
     initial = True
 
     dependencies = [

@@ -26,7 +26,7 @@ def _date(raw: str) -> date:
         raise CommandError(f"--as-of must be a date YYYY-MM-DD, not {raw!r}") from None
 
 
-class Command(BaseCommand):
+class Command(BaseCommand):  # type: ignore[misc]
     help = "Close of business for a date: days past due, arrears buckets, penalties, registry events."
 
     def add_arguments(self, parser: CommandParser) -> None:

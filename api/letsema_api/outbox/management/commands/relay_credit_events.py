@@ -32,7 +32,7 @@ def _registry(url: str | None, database: str | None) -> CreditRegistry:
     return MongoCreditRegistry.from_client(client, database=database or settings.LETSEMA.registry_db)
 
 
-class Command(BaseCommand):
+class Command(BaseCommand):  # type: ignore[misc]
     help = "Publish pending credit-registry events from the outbox (idempotent; never loses or doubles one)."
 
     def add_arguments(self, parser: CommandParser) -> None:
