@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from django.urls import include, path
 from letsema_api.accounts.permissions import Action
+from letsema_api.common import serializers as common
 from letsema_api.common.audit import record_audit
-from letsema_api.common.serializers import InputSerializer, MoneyField
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -22,8 +22,8 @@ class ProbeRefused(DomainError):
 class WriteThenFailApi(APIView):  # type: ignore[misc]
     required_action = Action.WRITE
 
-    class InputSerializer(InputSerializer):
-        marker = MoneyField()
+    class InputSerializer(common.InputSerializer):
+        marker = common.MoneyField()
 
     def post(self, request: Request) -> Response:
         body = self.InputSerializer(data=request.data)

@@ -195,11 +195,28 @@ class TestUsersApi:
 
     def test_list_is_paginated_and_filterable_by_role(self, client: Any, admin: Any, bearer: Any) -> None:
         response = client.get("/api/v1/users/?role=mfi_admin&page_size=2", headers={"Authorization": bearer(admin)})
-        assert response.status_code == 200
+        assert response.status_code == 200, response.content
         body = response.json()
         assert set(body) == {"count", "next", "previous", "results"}
         assert len(body["results"]) <= 2
         assert {u["role"] for u in body["results"]} == {"mfi_admin"}
+
+    @pytest.mark.parametrize(
+        ("query", "field", "rule"),
+        [
+            ("role=pilot", "role", "invalid_choice"),
+            ("role=", "role", "invalid_choice"),
+            ("page=0", "page", "min_value"),
+            ("page=1&page=2", "page", "repeated"),
+            ("colour=red", "colour", "unknown_field"),
+        ],
+    )
+    def test_bad_filters_are_400_naming_the_parameter(
+        self, client: Any, admin: Any, bearer: Any, query: str, field: str, rule: str
+    ) -> None:
+        response = client.get(f"/api/v1/users/?{query}", headers={"Authorization": bearer(admin)})
+        body = assert_error(response, 400, "validation_error")
+        assert (body["details"]["field"], body["details"]["rule"]) == (field, rule)
 
     def test_audit_events_cannot_be_edited(self, django_api: DjangoApi, admin: Any) -> None:
         from django.db import DatabaseError, transaction

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -13,18 +13,21 @@ from rest_framework.views import APIView
 from letsema_api.accounts import selectors, services
 from letsema_api.accounts.models import ROLE_CHOICES
 from letsema_api.accounts.permissions import Action, IsAuthenticatedPrincipal, principal_of
-from letsema_api.common.pagination import Pagination
-from letsema_api.common.serializers import InputSerializer, MoneyField
+from letsema_api.common import serializers as common
+from letsema_api.common.pagination import Pagination, paginated
 from letsema_core.loans.application import Role
 
 
 class UserOutputSerializer(serializers.Serializer):  # type: ignore[misc]
     id = serializers.IntegerField()
     username = serializers.CharField()
-    email = serializers.EmailField()
+    email = serializers.CharField(help_text="empty when none was given")
     role = serializers.ChoiceField(choices=ROLE_CHOICES)
-    approval_limit = MoneyField(allow_null=True)
+    approval_limit = common.MoneyField(allow_null=True)
     is_active = serializers.BooleanField()
+
+
+PaginatedUserListSerializer = paginated(UserOutputSerializer, name="PaginatedUserList")
 
 
 class MeApi(APIView):  # type: ignore[misc]
@@ -47,22 +50,25 @@ class MeApi(APIView):  # type: ignore[misc]
 class UserListCreateApi(APIView):  # type: ignore[misc]
     required_actions: ClassVar[dict[str, Action]] = {"GET": Action.MANAGE_USERS, "POST": Action.MANAGE_USERS}
 
-    class InputSerializer(InputSerializer):
+    class InputSerializer(common.InputSerializer):
         username = serializers.RegexField(r"^[\w.@+-]{3,150}$")
         password = serializers.CharField(write_only=True, max_length=128)
         role = serializers.ChoiceField(choices=ROLE_CHOICES)
         email = serializers.EmailField(required=False, default="")
-        approval_limit = MoneyField(required=False, allow_null=True, default=None)
+        approval_limit = common.MoneyField(required=False, allow_null=True, default=None)
 
-    @extend_schema(
-        responses=UserOutputSerializer(many=True),
-        parameters=[OpenApiParameter("role", str, enum=[r.value for r in Role])],
-        operation_id="users_list",
-    )
+    class FilterSerializer(common.InputSerializer):
+        role = serializers.ChoiceField(choices=ROLE_CHOICES, required=False)
+        page = serializers.IntegerField(min_value=1, required=False)
+        page_size = serializers.IntegerField(min_value=1, max_value=Pagination.max_page_size, required=False)
+
+    @extend_schema(responses=PaginatedUserListSerializer, parameters=[FilterSerializer], operation_id="users_list")
     def get(self, request: Request) -> Response:
+        query = self.FilterSerializer(data=common.query_data(request))
+        query.is_valid(raise_exception=True)
         paginator = Pagination()
         page = paginator.paginate_queryset(
-            selectors.user_list(role=request.query_params.get("role")), request, view=self
+            selectors.user_list(role=query.validated_data.get("role")), request, view=self
         )
         return paginator.get_paginated_response(UserOutputSerializer(page, many=True).data)
 

@@ -79,3 +79,14 @@ class ErrorSerializer(serializers.Serializer):  # type: ignore[misc]
     code = serializers.CharField()
     message = serializers.CharField()
     details = serializers.DictField()
+
+
+def query_data(request: Any) -> dict[str, str]:
+    """The query string as a plain dict for a filter serializer: empty values are validated (not
+    dropped as in HTML forms) and a parameter given twice is refused (400, rule ``repeated``)."""
+    repeated = sorted(key for key, values in request.query_params.lists() if len(values) > 1)
+    if repeated:
+        raise serializers.ValidationError(
+            {key: [ErrorDetail("Give this parameter once.", code="repeated")] for key in repeated}
+        )
+    return dict(request.query_params.dict())
