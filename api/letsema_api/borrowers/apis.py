@@ -47,6 +47,12 @@ class IdentifierOutputSerializer(serializers.Serializer):  # type: ignore[type-a
     masked = serializers.CharField()
 
 
+class IdentifierRowOutputSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    type = serializers.CharField()
+    masked = serializers.CharField()
+    added_at = serializers.DateTimeField()
+
+
 class BorrowerListOutputSerializer(serializers.Serializer):  # type: ignore[type-arg]
     id = serializers.CharField()
     first_name = serializers.CharField()
@@ -110,6 +116,7 @@ def borrower_response(borrower_id: str, *, status: int = 200) -> Response:
 
 
 class BorrowerListCreateApi(APIView):
+    pagination_class = Pagination  # documents the paginated envelope in the schema
     required_actions: ClassVar[dict[str, Action]] = {"GET": Action.READ, "POST": Action.WRITE}
 
     class InputSerializer(InputSerializer):
@@ -187,19 +194,17 @@ class BorrowerIdentifiersApi(APIView):
         type = serializers.CharField(max_length=32)
         value = serializers.CharField(max_length=64)
 
-    class OutputSerializer(serializers.Serializer):  # type: ignore[type-arg]
-        type = serializers.CharField()
-        masked = serializers.CharField()
-        added_at = serializers.DateTimeField()
+    class OutputListSerializer(serializers.Serializer):  # type: ignore[type-arg]
+        results = IdentifierRowOutputSerializer(many=True)
 
-    @extend_schema(responses=OutputSerializer(many=True), operation_id="borrowers_identifiers_list")
+    @extend_schema(responses=OutputListSerializer, operation_id="borrowers_identifiers_list")
     def get(self, request: Request, borrower_id: str) -> Response:
         require_borrower(borrower_id)
         rows = selectors.identifiers_of(borrower_id=borrower_id)
-        return Response({"results": self.OutputSerializer(rows, many=True).data})
+        return Response({"results": IdentifierRowOutputSerializer(rows, many=True).data})
 
     @extend_schema(
-        request=InputSerializer, responses={201: OutputSerializer(many=True)}, operation_id="borrowers_identifiers_add"
+        request=InputSerializer, responses={201: OutputListSerializer}, operation_id="borrowers_identifiers_add"
     )
     def post(self, request: Request, borrower_id: str) -> Response:
         body = self.InputSerializer(data=request.data)
@@ -212,7 +217,7 @@ class BorrowerIdentifiersApi(APIView):
             on=timezone.localdate(),
         )
         rows = selectors.identifiers_of(borrower_id=borrower_id)
-        return Response({"results": self.OutputSerializer(rows, many=True).data}, status=201)
+        return Response({"results": IdentifierRowOutputSerializer(rows, many=True).data}, status=201)
 
 
 class ConsentOutputSerializer(serializers.Serializer):  # type: ignore[type-arg]
@@ -253,7 +258,10 @@ class BorrowerConsentsApi(APIView):
         granted_at = serializers.DateTimeField(required=False, default=None)
         expires_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
 
-    @extend_schema(responses=ConsentOutputSerializer(many=True), operation_id="borrowers_consents_list")
+    class OutputListSerializer(serializers.Serializer):  # type: ignore[type-arg]
+        results = ConsentOutputSerializer(many=True)
+
+    @extend_schema(responses=OutputListSerializer, operation_id="borrowers_consents_list")
     def get(self, request: Request, borrower_id: str) -> Response:
         require_borrower(borrower_id)
         consents = services.consent_repository().for_borrower(borrower_id)
@@ -303,7 +311,10 @@ class VerificationOutputSerializer(serializers.Serializer):  # type: ignore[type
 class BorrowerVerifyApi(APIView):
     required_actions: ClassVar[dict[str, Action]] = {"GET": Action.READ, "POST": Action.WRITE}
 
-    @extend_schema(responses=VerificationOutputSerializer(many=True), operation_id="borrowers_verifications_list")
+    class OutputListSerializer(serializers.Serializer):  # type: ignore[type-arg]
+        results = VerificationOutputSerializer(many=True)
+
+    @extend_schema(responses=OutputListSerializer, operation_id="borrowers_verifications_list")
     def get(self, request: Request, borrower_id: str) -> Response:
         require_borrower(borrower_id)
         rows = selectors.verifications_of(borrower_id=borrower_id)

@@ -2,19 +2,20 @@ from __future__ import annotations
 
 from django.urls import path
 
+import letsema_api.borrowers.converters  # noqa: F401 - registers the "ref" path converter
 from letsema_api.borrowers import apis
 
 urlpatterns = [
     path("borrowers/", apis.BorrowerListCreateApi.as_view(), name="borrowers"),
-    path("borrowers/<str:borrower_id>/", apis.BorrowerDetailApi.as_view(), name="borrower-detail"),
+    path("borrowers/<ref:borrower_id>/", apis.BorrowerDetailApi.as_view(), name="borrower-detail"),
     path(
-        "borrowers/<str:borrower_id>/identifiers/", apis.BorrowerIdentifiersApi.as_view(), name="borrower-identifiers"
+        "borrowers/<ref:borrower_id>/identifiers/", apis.BorrowerIdentifiersApi.as_view(), name="borrower-identifiers"
     ),
-    path("borrowers/<str:borrower_id>/consents/", apis.BorrowerConsentsApi.as_view(), name="borrower-consents"),
+    path("borrowers/<ref:borrower_id>/consents/", apis.BorrowerConsentsApi.as_view(), name="borrower-consents"),
     path(
-        "borrowers/<str:borrower_id>/consents/<str:consent_id>/revoke/",
+        "borrowers/<ref:borrower_id>/consents/<ref:consent_id>/revoke/",
         apis.ConsentRevokeApi.as_view(),
         name="borrower-consent-revoke",
     ),
-    path("borrowers/<str:borrower_id>/verify/", apis.BorrowerVerifyApi.as_view(), name="borrower-verify"),
+    path("borrowers/<ref:borrower_id>/verify/", apis.BorrowerVerifyApi.as_view(), name="borrower-verify"),
 ]

@@ -6,6 +6,7 @@ two-decimal strings, times ISO 8601.
 
 from __future__ import annotations
 
+import re
 from typing import Any, ClassVar
 
 from drf_spectacular.types import OpenApiTypes
@@ -17,6 +18,7 @@ from rest_framework.views import APIView
 
 from letsema_api.accounts.permissions import Action
 from letsema_api.borrowers.apis import IDEMPOTENCY_HEADER, actor_of
+from letsema_api.borrowers.converters import ID_PATTERN
 from letsema_api.common.serializers import ErrorSerializer, InputSerializer
 from letsema_api.credit import models, services
 from letsema_core.credit.registry import CreditFile, CreditInquiry, DisputeStatus
@@ -122,6 +124,8 @@ class CreditDisputeListCreateApi(APIView):
         borrower_id = request.query_params.get("borrower", "")
         if not borrower_id:
             raise ValidationError("the borrower query parameter is required", field="borrower", rule="required")
+        if not re.fullmatch(ID_PATTERN, borrower_id):
+            raise ValidationError("the borrower query parameter is not an id", field="borrower", rule="format")
         status = request.query_params.get("status")
         if status is not None and status not in {s.value for s in DisputeStatus}:
             raise ValidationError(

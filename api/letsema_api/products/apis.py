@@ -119,6 +119,7 @@ def product_response(product_id: str, *, status: int = 200) -> Response:
 
 
 class LoanProductListCreateApi(APIView):
+    pagination_class = Pagination  # documents the paginated envelope in the schema
     permission_classes = (ActionPermission, AdminWrites)
     required_actions: ClassVar[dict[str, Action]] = {"GET": Action.READ, "POST": Action.WRITE}
 
