@@ -33,6 +33,9 @@ _new = object.__new__
     _set_total_due,
     _set_balance_after,
 ) = (getattr(Installment, name).__set__ for name in Installment.__slots__)
+_set_installments, _set_principal, _set_upfront_fees = (
+    getattr(RepaymentSchedule, name).__set__ for name in RepaymentSchedule.__slots__
+)
 
 
 def _row(number: int, due: date, principal: Decimal, interest: Decimal, balance: Decimal) -> Installment:
@@ -81,7 +84,11 @@ def generate_schedule(terms: LoanTerms) -> RepaymentSchedule:
     with localcontext() as ctx:
         ctx.prec = WORKING_PRECISION
         rows = build(terms, dates)
-    return RepaymentSchedule(installments=tuple(rows), principal=terms.principal, upfront_fees=terms.upfront_fees)
+    schedule: RepaymentSchedule = _new(RepaymentSchedule)
+    _set_installments(schedule, tuple(rows))
+    _set_principal(schedule, terms.principal)
+    _set_upfront_fees(schedule, terms.upfront_fees)
+    return schedule
 
 
 def _declining_equal_installments(terms: LoanTerms, dates: list[date]) -> _Rows:
