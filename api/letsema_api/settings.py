@@ -42,6 +42,7 @@ MIDDLEWARE = [
     "letsema_api.common.request_id.RequestIdMiddleware",
     "letsema_api.health.metrics.MetricsMiddleware",
     "letsema_api.common.middleware.BodySizeLimitMiddleware",
+    "letsema_api.health.middleware.ProbeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",

@@ -450,6 +450,11 @@ class TestHealth:
     def test_healthz_answers_while_the_process_lives(self, client: Any) -> None:
         assert client.get("/healthz").json() == {"status": "ok"}
 
+    def test_probes_by_pod_ip_are_answered_but_other_paths_still_check_the_host(self, client: Any) -> None:
+        assert client.get("/healthz", HTTP_HOST="10.42.0.7:8000").status_code == 200
+        assert client.get("/metrics", HTTP_HOST="10.42.0.7:8000").status_code == 200
+        assert_error(client.get("/api/v1/me/", HTTP_HOST="10.42.0.7:8000"), 400, "bad_request")
+
     def test_readyz_reports_every_dependency(self, client: Any) -> None:
         response = client.get("/readyz")
         assert response.status_code == 200, response.content
