@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
+import subprocess
 import sys
 from pathlib import Path
 
 from letsema_dev.procs import PortInUse
-from letsema_dev.stack import TENANTS, Context, services
+from letsema_dev.stack import TENANTS, Context, services, tenant_env
 
 
 def _status_rows(ctx: Context) -> list[tuple[str, str, str, str]]:
@@ -83,6 +85,13 @@ def cmd_down(ctx: Context) -> int:
     return 0
 
 
+def cmd_manage(ctx: Context, tenant_id: str, args: list[str]) -> int:
+    """Run ``django-admin <args>`` with the tenant's environment (its database, Vault login, registry)."""
+    tenant = next(t for t in TENANTS if t.tenant_id == tenant_id)
+    env = {**os.environ, **tenant_env(ctx, tenant)}
+    return subprocess.call([sys.executable, "-m", "django", *(args or ["help"])], env=env)
+
+
 def cmd_reset(ctx: Context, *, yes: bool) -> int:
     if not yes:
         print(
@@ -103,6 +112,11 @@ def main(argv: list[str] | None = None) -> int:
     dev_sub.add_parser("up", help="start everything (initialising on first start); data survives restarts")
     dev_sub.add_parser("status", help="each process, its address, health and log file; exit 1 if any is unhealthy")
     dev_sub.add_parser("down", help="stop everything this supervisor started; data is kept")
+    manage = dev_sub.add_parser(
+        "manage", help="run a Django management command for one tenant, e.g. 'manage khotso close_of_business'"
+    )
+    manage.add_argument("tenant", choices=[t.tenant_id for t in TENANTS])
+    manage.add_argument("args", nargs=argparse.REMAINDER, help="the command and its options")
     reset = dev_sub.add_parser("reset", help="stop and delete all local state")
     reset.add_argument("--yes", action="store_true", help="really delete")
     args = parser.parse_args(argv)
@@ -114,6 +128,8 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_status(ctx)
         if args.command == "down":
             return cmd_down(ctx)
+        if args.command == "manage":
+            return cmd_manage(ctx, args.tenant, args.args)
         return cmd_reset(ctx, yes=args.yes)
     except PortInUse as exc:
         print(f"letsema: {exc}", file=sys.stderr)

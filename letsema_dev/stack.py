@@ -438,9 +438,29 @@ def _tenant_env(tenant: TenantSpec, ctx: Context) -> dict[str, str]:
     return tenant_env(ctx, tenant)
 
 
+def _relay_argv(ctx: Context) -> list[str]:
+    return [sys.executable, "-m", "django", "relay_credit_events", "--no-progress"]
+
+
+def _relay_health(ctx: Context, name: str) -> bool:
+    pid = read_pid(ctx.root / f"{name}.pid")
+    return pid is not None and pid_alive(pid)
+
+
 def tenant_processes(ctx: Context) -> list[Service]:
-    """Each tenant's API (one entry per tenant)."""
+    """Each tenant's API, then each tenant's registry relay (one entry each)."""
     procs: list[Service] = []
+    for tenant in TENANTS:
+        relay = f"relay-{tenant.tenant_id}"
+        procs.append(
+            ManagedProcess(
+                ctx=ctx,
+                name=relay,
+                env=functools.partial(_tenant_env, tenant),
+                argv=_relay_argv,
+                health=functools.partial(_relay_health, name=relay),
+            )
+        )
     for tenant in TENANTS:
         name = f"api-{tenant.tenant_id}"
         procs.append(
@@ -454,7 +474,8 @@ def tenant_processes(ctx: Context) -> list[Service]:
                 health=functools.partial(_api_health, port_name=name),
             )
         )
-    return procs
+    # APIs first: their start runs the migrations the relays need.
+    return procs[len(TENANTS) :] + procs[: len(TENANTS)]
 
 
 def services(ctx: Context) -> list[Service]:

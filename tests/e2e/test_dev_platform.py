@@ -25,7 +25,16 @@ from letsema_dev.testing import service_dir
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
-SERVICES = ("postgres-primary", "postgres-replica", "openbao", "mongodb", "api-khotso", "api-tsepo")
+SERVICES = (
+    "postgres-primary",
+    "postgres-replica",
+    "openbao",
+    "mongodb",
+    "api-khotso",
+    "api-tsepo",
+    "relay-khotso",
+    "relay-tsepo",
+)
 
 
 def _letsema(env: dict[str, str], *args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
@@ -109,7 +118,7 @@ class TestDevPlatform:
         lines = {line.split()[0]: line for line in status.stdout.splitlines()[1:]}
         for name in SERVICES:
             assert " healthy " in lines[name], status.stdout
-            assert ".log" in lines[name] or name == "mongodb"
+            assert ".log" in lines[name]
         assert str(platform_env["LETSEMA_PG_PORT"]) in lines["postgres-primary"]
         init_file = Path(_platform(platform_env)["openbao"]["init_file"])  # type: ignore[index]
         assert oct(init_file.stat().st_mode & 0o777) == "0o600"
