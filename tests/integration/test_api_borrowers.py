@@ -80,7 +80,8 @@ def as_role(django_api: DjangoApi, make_user: Any, bearer: Any) -> Any:
 
 @pytest.fixture
 def officer(as_role: Any) -> Api:
-    return as_role("loan_officer")
+    api: Api = as_role("loan_officer")
+    return api
 
 
 def register(api: Api, **overrides: Any) -> dict[str, Any]:

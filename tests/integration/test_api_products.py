@@ -54,7 +54,8 @@ def as_role(django_api: DjangoApi, make_user: Any, bearer: Any) -> Any:
 
 @pytest.fixture
 def admin(as_role: Any) -> Api:
-    return as_role("mfi_admin")
+    api: Api = as_role("mfi_admin")
+    return api
 
 
 def create_product(admin: Api, **overrides: Any) -> dict[str, Any]:

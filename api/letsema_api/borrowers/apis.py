@@ -42,18 +42,18 @@ class IdentifierInputSerializer(InputSerializer):
     value = serializers.CharField(max_length=64)
 
 
-class IdentifierOutputSerializer(serializers.Serializer):  # type: ignore[type-arg]
+class IdentifierOutputSerializer(serializers.Serializer):  # type: ignore[misc]
     type = serializers.CharField()
     masked = serializers.CharField()
 
 
-class IdentifierRowOutputSerializer(serializers.Serializer):  # type: ignore[type-arg]
+class IdentifierRowOutputSerializer(serializers.Serializer):  # type: ignore[misc]
     type = serializers.CharField()
     masked = serializers.CharField()
     added_at = serializers.DateTimeField()
 
 
-class BorrowerListOutputSerializer(serializers.Serializer):  # type: ignore[type-arg]
+class BorrowerListOutputSerializer(serializers.Serializer):  # type: ignore[misc]
     id = serializers.CharField()
     first_name = serializers.CharField()
     last_name = serializers.CharField()
@@ -69,14 +69,14 @@ class BorrowerListOutputSerializer(serializers.Serializer):  # type: ignore[type
         return [{"type": i.type, "masked": i.masked} for i in row.identifier_rows.all()]
 
 
-class SuspicionOutputSerializer(serializers.Serializer):  # type: ignore[type-arg]
+class SuspicionOutputSerializer(serializers.Serializer):  # type: ignore[misc]
     borrower_id = serializers.CharField()
     matching_borrower_id = serializers.CharField()
     reason = serializers.CharField()
     detected_on = serializers.DateField()
 
 
-class BorrowerOutputSerializer(serializers.Serializer):  # type: ignore[type-arg]
+class BorrowerOutputSerializer(serializers.Serializer):  # type: ignore[misc]
     id = serializers.CharField()
     first_name = serializers.CharField()
     last_name = serializers.CharField()
@@ -115,7 +115,7 @@ def borrower_response(borrower_id: str, *, status: int = 200) -> Response:
     return Response(BorrowerOutputSerializer(data).data, status=status)
 
 
-class BorrowerListCreateApi(APIView):
+class BorrowerListCreateApi(APIView):  # type: ignore[misc]
     pagination_class = Pagination  # documents the paginated envelope in the schema
     required_actions: ClassVar[dict[str, Action]] = {"GET": Action.READ, "POST": Action.WRITE}
 
@@ -165,7 +165,7 @@ class BorrowerListCreateApi(APIView):
         return Response(BorrowerOutputSerializer(out).data, status=201)
 
 
-class BorrowerDetailApi(APIView):
+class BorrowerDetailApi(APIView):  # type: ignore[misc]
     required_actions: ClassVar[dict[str, Action]] = {"GET": Action.READ, "PATCH": Action.WRITE}
 
     class InputSerializer(InputSerializer):
@@ -187,14 +187,14 @@ class BorrowerDetailApi(APIView):
         return borrower_response(borrower_id)
 
 
-class BorrowerIdentifiersApi(APIView):
+class BorrowerIdentifiersApi(APIView):  # type: ignore[misc]
     required_actions: ClassVar[dict[str, Action]] = {"GET": Action.READ, "POST": Action.WRITE}
 
     class InputSerializer(InputSerializer):
         type = serializers.CharField(max_length=32)
         value = serializers.CharField(max_length=64)
 
-    class OutputListSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    class OutputListSerializer(serializers.Serializer):  # type: ignore[misc]
         results = IdentifierRowOutputSerializer(many=True)
 
     @extend_schema(responses=OutputListSerializer, operation_id="borrowers_identifiers_list")
@@ -220,7 +220,7 @@ class BorrowerIdentifiersApi(APIView):
         return Response({"results": IdentifierRowOutputSerializer(rows, many=True).data}, status=201)
 
 
-class ConsentOutputSerializer(serializers.Serializer):  # type: ignore[type-arg]
+class ConsentOutputSerializer(serializers.Serializer):  # type: ignore[misc]
     id = serializers.CharField()
     borrower_id = serializers.CharField()
     purpose = serializers.CharField()
@@ -248,7 +248,7 @@ def consent_data(consent: Consent) -> dict[str, Any]:
     }
 
 
-class BorrowerConsentsApi(APIView):
+class BorrowerConsentsApi(APIView):  # type: ignore[misc]
     required_actions: ClassVar[dict[str, Action]] = {"GET": Action.READ, "POST": Action.WRITE}
 
     class InputSerializer(InputSerializer):
@@ -258,7 +258,7 @@ class BorrowerConsentsApi(APIView):
         granted_at = serializers.DateTimeField(required=False, default=None)
         expires_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
 
-    class OutputListSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    class OutputListSerializer(serializers.Serializer):  # type: ignore[misc]
         results = ConsentOutputSerializer(many=True)
 
     @extend_schema(responses=OutputListSerializer, operation_id="borrowers_consents_list")
@@ -290,7 +290,7 @@ class BorrowerConsentsApi(APIView):
         return Response(ConsentOutputSerializer(consent_data(consent)).data, status=201 if created else 200)
 
 
-class ConsentRevokeApi(APIView):
+class ConsentRevokeApi(APIView):  # type: ignore[misc]
     required_actions: ClassVar[dict[str, Action]] = {"POST": Action.WRITE}
 
     @extend_schema(request=None, responses=ConsentOutputSerializer, operation_id="borrowers_consents_revoke")
@@ -299,7 +299,7 @@ class ConsentRevokeApi(APIView):
         return Response(ConsentOutputSerializer(consent_data(consent)).data)
 
 
-class VerificationOutputSerializer(serializers.Serializer):  # type: ignore[type-arg]
+class VerificationOutputSerializer(serializers.Serializer):  # type: ignore[misc]
     id = serializers.UUIDField()
     borrower_id = serializers.CharField()
     result = serializers.CharField()
@@ -308,10 +308,10 @@ class VerificationOutputSerializer(serializers.Serializer):  # type: ignore[type
     verified_at = serializers.DateTimeField()
 
 
-class BorrowerVerifyApi(APIView):
+class BorrowerVerifyApi(APIView):  # type: ignore[misc]
     required_actions: ClassVar[dict[str, Action]] = {"GET": Action.READ, "POST": Action.WRITE}
 
-    class OutputListSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    class OutputListSerializer(serializers.Serializer):  # type: ignore[misc]
         results = VerificationOutputSerializer(many=True)
 
     @extend_schema(responses=OutputListSerializer, operation_id="borrowers_verifications_list")

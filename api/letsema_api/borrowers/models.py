@@ -31,7 +31,7 @@ def new_id() -> str:
     return str(uuid.uuid4())
 
 
-class Borrower(models.Model):
+class Borrower(models.Model):  # type: ignore[misc]
     id = models.CharField(primary_key=True, max_length=64, default=new_id, editable=False)
     first_name = models.CharField(max_length=100)
     last_name = models.CharField(max_length=100)
@@ -55,7 +55,7 @@ class Borrower(models.Model):
         return f"Borrower {self.id}"
 
 
-class BorrowerIdentifier(models.Model):
+class BorrowerIdentifier(models.Model):  # type: ignore[misc]
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     borrower = models.ForeignKey(Borrower, on_delete=models.PROTECT, related_name="identifier_rows")
     type = models.CharField(max_length=32, choices=IDENTIFIER_TYPE_CHOICES)
@@ -79,7 +79,7 @@ class BorrowerIdentifier(models.Model):
         return f"{self.type} {self.masked}"
 
 
-class DuplicateSuspicion(models.Model):
+class DuplicateSuspicion(models.Model):  # type: ignore[misc]
     """A likely duplicate person flagged at registration, for an officer to review."""
 
     borrower = models.ForeignKey(Borrower, on_delete=models.PROTECT, related_name="+", db_constraint=False)
@@ -96,7 +96,7 @@ class DuplicateSuspicion(models.Model):
         )
 
 
-class Consent(models.Model):
+class Consent(models.Model):  # type: ignore[misc]
     id = models.CharField(primary_key=True, max_length=64, default=new_id, editable=False)
     borrower = models.ForeignKey(Borrower, on_delete=models.PROTECT, related_name="consents")
     purpose = models.CharField(max_length=32, choices=CONSENT_PURPOSE_CHOICES)
@@ -111,7 +111,7 @@ class Consent(models.Model):
         ordering = ("granted_at", "id")
 
 
-class IdentityVerification(models.Model):
+class IdentityVerification(models.Model):  # type: ignore[misc]
     """One identity check of a borrower (format, duplicate and fraud checks) and its outcome."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)

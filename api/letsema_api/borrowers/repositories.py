@@ -158,11 +158,12 @@ class DjangoBorrowerRepository:
 
     # -- mapping -----------------------------------------------------------------------------
     def _holder_id(self, identifier: Identifier, key: str) -> str | None:
-        return (
+        holder: str | None = (
             models.BorrowerIdentifier.objects.filter(type=identifier.type.value, lookup_key=key)
             .values_list("borrower_id", flat=True)
             .first()
         )
+        return holder
 
     def _insert_identifiers(self, row: models.Borrower, keys: Iterable[tuple[Identifier, str]], *, start: int) -> None:
         models.BorrowerIdentifier.objects.bulk_create(

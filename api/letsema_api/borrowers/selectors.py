@@ -13,7 +13,7 @@ from letsema_api.borrowers import models
 from letsema_core.borrowers import normalise_name
 
 
-class BorrowerFilter(django_filters.FilterSet):
+class BorrowerFilter(django_filters.FilterSet):  # type: ignore[misc]
     """``?district=``, ``?search=`` (any part of the name, accents and case ignored),
     ``?created_from=`` / ``?created_to=`` (registration dates, inclusive, ISO 8601)."""
 
@@ -63,4 +63,5 @@ def verifications_of(*, borrower_id: str) -> QuerySet[models.IdentityVerificatio
 
 
 def borrower_exists(*, borrower_id: str) -> bool:
-    return models.Borrower.objects.filter(pk=borrower_id).exists()
+    exists: bool = models.Borrower.objects.filter(pk=borrower_id).exists()
+    return exists

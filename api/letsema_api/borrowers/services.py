@@ -71,7 +71,7 @@ def consent_snapshot(consent: Consent) -> dict[str, Any]:
     }
 
 
-@transaction.atomic
+@transaction.atomic  # type: ignore[untyped-decorator]
 def register(
     *,
     first_name: str,
@@ -109,7 +109,7 @@ def register(
     return registration
 
 
-@transaction.atomic
+@transaction.atomic  # type: ignore[untyped-decorator]
 def update_contact(*, borrower_id: str, phone: str | None, district: str | None, actor: str) -> Borrower:
     """Change the borrower's phone and/or district (validated by the core's value types)."""
     repository = borrower_repository()
@@ -142,7 +142,7 @@ def _district(value: str) -> District:
         ) from None
 
 
-@transaction.atomic
+@transaction.atomic  # type: ignore[untyped-decorator]
 def add_identifier(*, borrower_id: str, type: str, value: str, actor: str, on: date) -> Borrower:
     """Add an identity document to a borrower. Raises ``NotFound``, ``ValidationError`` (format) and
     ``DuplicateIdentifier`` (409, the core's ``check_duplicates`` rule or the unique index)."""
@@ -167,7 +167,7 @@ def add_identifier(*, borrower_id: str, type: str, value: str, actor: str, on: d
     return repository.get(borrower_id)
 
 
-@transaction.atomic
+@transaction.atomic  # type: ignore[untyped-decorator]
 def grant_consent(
     *,
     borrower_id: str,
@@ -204,7 +204,7 @@ def grant_consent(
     return consent, True
 
 
-@transaction.atomic
+@transaction.atomic  # type: ignore[untyped-decorator]
 def withdraw_consent(*, borrower_id: str, consent_id: str, actor: str) -> Consent:
     """Revoke a borrower's consent from now on (a second revocation keeps the first time). Raises
     ``NotFound`` (also for a consent of another borrower)."""
@@ -225,7 +225,7 @@ def withdraw_consent(*, borrower_id: str, consent_id: str, actor: str) -> Consen
     return revoked
 
 
-@transaction.atomic
+@transaction.atomic  # type: ignore[untyped-decorator]
 def verify(*, borrower_id: str, actor: str, on: date) -> tuple[models.IdentityVerification, VerificationOutcome]:
     """Run the identity checks (``verification``) and record the result. Raises ``NotFound``."""
     repository = borrower_repository()

@@ -10,7 +10,7 @@ from __future__ import annotations
 from django.db import models
 
 
-class CreditReportPull(models.Model):
+class CreditReportPull(models.Model):  # type: ignore[misc]
     inquiry_id = models.CharField(primary_key=True, max_length=64)
     borrower = models.ForeignKey("borrowers.Borrower", on_delete=models.PROTECT, related_name="credit_report_pulls")
     purpose = models.CharField(max_length=200)

@@ -27,7 +27,7 @@ from letsema_core.services.credit import (
 def registry_now() -> datetime:
     """Now, to the millisecond: the registry (BSON dates) keeps milliseconds, so a value read back
     equals the one written."""
-    now = timezone.now()
+    now: datetime = timezone.now()
     return now.replace(microsecond=now.microsecond // 1000 * 1000)
 
 
@@ -49,7 +49,7 @@ def credit_file(*, borrower_id: str) -> CreditFile:
         )
 
 
-@transaction.atomic
+@transaction.atomic  # type: ignore[untyped-decorator]
 def pull_report(
     *, borrower_id: str, purpose: str, actor: str, idempotency_key: str | None
 ) -> tuple[models.CreditReportPull, bool]:
@@ -102,7 +102,7 @@ def pull_report(
     return row, True
 
 
-@transaction.atomic
+@transaction.atomic  # type: ignore[untyped-decorator]
 def open_dispute(
     *, borrower_id: str, lender_mfi: str, loan_ref: str, reason: str, actor: str, idempotency_key: str | None
 ) -> CreditDispute:
@@ -137,7 +137,7 @@ def open_dispute(
     return dispute
 
 
-@transaction.atomic
+@transaction.atomic  # type: ignore[untyped-decorator]
 def resolve_dispute(*, dispute_id: str, resolution: str, actor: str) -> CreditDispute:
     """Resolve a dispute of one of this MFI's accounts. Raises ``NotFound``, ``DisputeNotOwned`` (403),
     ``InvalidTransition`` (409), ``ValidationError``, ``RegistryUnavailable``."""

@@ -28,7 +28,7 @@ _PERCENT = re.compile(PERCENT_PATTERN)
 
 
 @extend_schema_field({"type": "string", "format": "decimal", "pattern": PERCENT_PATTERN, "example": "24.5"})
-class PercentField(serializers.Field):  # type: ignore[type-arg]
+class PercentField(serializers.Field):  # type: ignore[misc]
     """A percentage as a JSON string (``"24"``, ``"2.5"``, up to 6 decimals); numbers refused like money."""
 
     default_error_messages: ClassVar[dict[str, str]] = {
@@ -44,7 +44,7 @@ class PercentField(serializers.Field):  # type: ignore[type-arg]
         return f"{Decimal(value).normalize():f}"
 
 
-class AdminWrites(BasePermission):
+class AdminWrites(BasePermission):  # type: ignore[misc]
     """Reads for every role that may read; creating or changing a product is for an ``mfi_admin`` only."""
 
     def has_permission(self, request: Any, view: Any) -> bool:
@@ -60,7 +60,7 @@ class AdminWrites(BasePermission):
         return True
 
 
-class ProductOutputSerializer(serializers.Serializer):  # type: ignore[type-arg]
+class ProductOutputSerializer(serializers.Serializer):  # type: ignore[misc]
     id = serializers.CharField()
     code = serializers.CharField()
     name = serializers.CharField()
@@ -118,7 +118,7 @@ def product_response(product_id: str, *, status: int = 200) -> Response:
     return Response(ProductOutputSerializer(row).data, status=status)
 
 
-class LoanProductListCreateApi(APIView):
+class LoanProductListCreateApi(APIView):  # type: ignore[misc]
     pagination_class = Pagination  # documents the paginated envelope in the schema
     permission_classes = (ActionPermission, AdminWrites)
     required_actions: ClassVar[dict[str, Action]] = {"GET": Action.READ, "POST": Action.WRITE}
@@ -152,7 +152,7 @@ class LoanProductListCreateApi(APIView):
         return product_response(product_id, status=201)
 
 
-class LoanProductDetailApi(APIView):
+class LoanProductDetailApi(APIView):  # type: ignore[misc]
     permission_classes = (ActionPermission, AdminWrites)
     required_actions: ClassVar[dict[str, Action]] = {"GET": Action.READ, "PATCH": Action.WRITE}
 
@@ -174,7 +174,7 @@ class LoanProductDetailApi(APIView):
         return product_response(product_id)
 
 
-class InstallmentOutputSerializer(serializers.Serializer):  # type: ignore[type-arg]
+class InstallmentOutputSerializer(serializers.Serializer):  # type: ignore[misc]
     number = serializers.IntegerField()
     due_date = serializers.DateField()
     principal_due = MoneyField()
@@ -185,7 +185,7 @@ class InstallmentOutputSerializer(serializers.Serializer):  # type: ignore[type-
     balance_after = MoneyField()
 
 
-class KeyFactsOutputSerializer(serializers.Serializer):  # type: ignore[type-arg]
+class KeyFactsOutputSerializer(serializers.Serializer):  # type: ignore[misc]
     principal = MoneyField()
     net_disbursed = MoneyField()
     installment_count = serializers.IntegerField()
@@ -201,7 +201,7 @@ class KeyFactsOutputSerializer(serializers.Serializer):  # type: ignore[type-arg
     last_due_date = serializers.DateField()
 
 
-class LoanQuoteApi(APIView):
+class LoanQuoteApi(APIView):  # type: ignore[misc]
     required_actions: ClassVar[dict[str, Action]] = {"POST": Action.WRITE}
 
     class InputSerializer(InputSerializer):
@@ -211,7 +211,7 @@ class LoanQuoteApi(APIView):
         disbursement_date = serializers.DateField(required=False, default=None)
         first_repayment_date = serializers.DateField(required=False, allow_null=True, default=None)
 
-    class OutputSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    class OutputSerializer(serializers.Serializer):  # type: ignore[misc]
         product = serializers.CharField()
         principal = MoneyField()
         term_in_periods = serializers.IntegerField()

@@ -7,6 +7,7 @@ builds a core product from each row, so a row can never hold a product the core 
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from django.db import models
 from django.utils import timezone
@@ -22,16 +23,16 @@ def new_id() -> str:
     return str(uuid.uuid4())
 
 
-def _money(**kwargs: object) -> models.DecimalField:  # type: ignore[type-arg]
-    return models.DecimalField(max_digits=14, decimal_places=2, **kwargs)  # type: ignore[arg-type]
+def _money(**kwargs: Any) -> models.DecimalField:
+    return models.DecimalField(max_digits=14, decimal_places=2, **kwargs)
 
 
-def _percent(**kwargs: object) -> models.DecimalField:  # type: ignore[type-arg]
+def _percent(**kwargs: Any) -> models.DecimalField:
     # The core accepts percentages with up to 6 decimals; they are rates, never rounded to the cent.
-    return models.DecimalField(max_digits=12, decimal_places=6, **kwargs)  # type: ignore[arg-type]
+    return models.DecimalField(max_digits=12, decimal_places=6, **kwargs)
 
 
-class LoanProduct(models.Model):
+class LoanProduct(models.Model):  # type: ignore[misc]
     id = models.CharField(primary_key=True, max_length=64, default=new_id, editable=False)
     code = models.CharField(max_length=64, unique=True)
     name = models.CharField(max_length=200)

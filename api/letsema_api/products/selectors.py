@@ -11,7 +11,7 @@ from letsema_api.borrowers.selectors import apply_filter
 from letsema_api.products import models
 
 
-class LoanProductFilter(django_filters.FilterSet):
+class LoanProductFilter(django_filters.FilterSet):  # type: ignore[misc]
     """``?is_active=``, ``?repayment_frequency=``, ``?interest_method=``, ``?code=``."""
 
     is_active = django_filters.BooleanFilter()
@@ -29,4 +29,5 @@ def product_list(*, filters: Any) -> QuerySet[models.LoanProduct]:
 
 
 def product_row(*, product_id: str) -> models.LoanProduct | None:
-    return models.LoanProduct.objects.filter(pk=product_id).first()
+    row: models.LoanProduct | None = models.LoanProduct.objects.filter(pk=product_id).first()
+    return row

@@ -41,7 +41,7 @@ def _refuse_taken_code(code: str, *, product_id: str | None) -> None:
         )
 
 
-@transaction.atomic
+@transaction.atomic  # type: ignore[untyped-decorator]
 def create_product(*, fields: Mapping[str, Any], actor: str) -> str:
     """Validate (core ``LoanProduct``) and store a new product; returns its id. Raises ``ValidationError``
     and ``DuplicateProductCode`` (409)."""
@@ -59,7 +59,7 @@ def create_product(*, fields: Mapping[str, Any], actor: str) -> str:
     return product_id
 
 
-@transaction.atomic
+@transaction.atomic  # type: ignore[untyped-decorator]
 def update_product(*, product_id: str, changes: Mapping[str, Any], is_active: bool | None, actor: str) -> None:
     """Apply ``changes`` to a product; the whole product is validated again by the core. Raises
     ``NotFound``, ``ValidationError`` and ``DuplicateProductCode``. Loans already made keep their own terms."""

@@ -10,10 +10,10 @@ from django.db import migrations, models
 import letsema_api.borrowers.models
 
 
-class Migration(migrations.Migration):
+class Migration(migrations.Migration):  # type: ignore[misc]
     initial = True
 
-    dependencies = []
+    dependencies = []  # type: ignore[var-annotated]
 
     operations = [
         migrations.CreateModel(

@@ -7,10 +7,10 @@ from django.db import migrations, models
 import letsema_api.products.models
 
 
-class Migration(migrations.Migration):
+class Migration(migrations.Migration):  # type: ignore[misc]
     initial = True
 
-    dependencies = []
+    dependencies = []  # type: ignore[var-annotated]
 
     operations = [
         migrations.CreateModel(
