@@ -13,7 +13,7 @@ from rest_framework.views import APIView
 from letsema_api.accounts.permissions import Action
 from letsema_api.common.serializers import MoneyField
 from letsema_api.ledger import selectors
-from letsema_api.lending.apis import paginated, query_date
+from letsema_api.lending.apis import filter_parameters, paginated, paginated_schema, query_date
 from letsema_api.lending.services import today
 
 
@@ -44,7 +44,9 @@ class JournalEntryListApi(APIView):  # type: ignore[misc]
         lines = JournalLineOutputSerializer(many=True, source="lines.all")
 
     @extend_schema(
-        responses=OutputSerializer(many=True), parameters=[selectors.JournalEntryFilter], operation_id="journal_entries"
+        responses=paginated_schema(OutputSerializer, name="PaginatedJournalEntryList"),
+        parameters=filter_parameters(selectors.JournalEntryFilter),
+        operation_id="journal_entries",
     )
     def get(self, request: Request) -> Response:
         return paginated(

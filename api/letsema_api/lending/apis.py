@@ -7,7 +7,9 @@ import re
 from datetime import date
 from typing import Any, ClassVar
 
+import django_filters
 from django.db.models import QuerySet
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.exceptions import ValidationError as DrfValidationError
@@ -33,7 +35,22 @@ def actor(request: Request) -> services.Actor:
     return services.Actor(name=principal.name, role=principal.role)
 
 
+def _positive_int(request: Request, name: str, *, maximum: int | None = None) -> None:
+    raw = request.query_params.get(name)
+    if raw is None:
+        return
+    if not raw.isdigit() or int(raw) < 1 or (maximum is not None and int(raw) > maximum):
+        limit = f" up to {maximum}" if maximum is not None else ""
+        raise ValidationError(f"{name} must be a whole number from 1{limit}", field=name, rule="positive_integer")
+
+
 def paginated(view: APIView, request: Request, rows: QuerySet[Any], filterset: Any, output: Any) -> Response:
+    """Filter (``filterset``), then page ``rows``. A filter given empty, or a bad page number, is a 400."""
+    for name in filterset.base_filters:
+        if request.query_params.get(name) == "":
+            raise ValidationError(f"{name} cannot be empty", field=name, rule="blank")
+    _positive_int(request, "page")
+    _positive_int(request, "page_size", maximum=Pagination.max_page_size)
     filtered = filterset(request.query_params, queryset=rows)
     if not filtered.is_valid():
         raise DrfValidationError(filtered.errors)
@@ -42,9 +59,36 @@ def paginated(view: APIView, request: Request, rows: QuerySet[Any], filterset: A
     return paginator.get_paginated_response(output(page, many=True).data)
 
 
+def filter_parameters(filterset: Any) -> list[OpenApiParameter]:
+    """The query parameters of a ``FilterSet`` for the OpenAPI schema (plus ``page`` and ``page_size``)."""
+    params: list[OpenApiParameter] = []
+    for name, field in filterset.base_filters.items():
+        if isinstance(field, django_filters.DateFilter):
+            params.append(OpenApiParameter(name, OpenApiTypes.DATE))
+        elif isinstance(field, django_filters.ChoiceFilter):
+            params.append(OpenApiParameter(name, str, enum=[value for value, _ in field.extra["choices"]]))
+        else:
+            params.append(OpenApiParameter(name, str))
+    params.append(OpenApiParameter("page", {"type": "integer", "minimum": 1}))
+    params.append(OpenApiParameter("page_size", {"type": "integer", "minimum": 1, "maximum": 200}))
+    return params
+
+
+def paginated_schema(child: Any, *, name: str) -> Any:
+    """The schema of a paginated list of ``child``: ``{count, next, previous, results}``."""
+    fields = {
+        "count": serializers.IntegerField(),
+        "next": serializers.URLField(allow_null=True),
+        "previous": serializers.URLField(allow_null=True),
+        "results": child(many=True),
+        "__module__": __name__,
+    }
+    return type(f"{name}Serializer", (serializers.Serializer,), fields)
+
+
 def query_date(request: Request, name: str, *, default: date) -> date:
     raw = request.query_params.get(name)
-    if raw is None or raw == "":
+    if raw is None:
         return default
     try:
         return date.fromisoformat(raw)
@@ -87,8 +131,8 @@ class ApplicationListCreateApi(APIView):  # type: ignore[misc]
         term_in_periods = serializers.IntegerField(min_value=1, max_value=1000)
 
     @extend_schema(
-        responses=ApplicationOutputSerializer(many=True),
-        parameters=[selectors.ApplicationFilter],
+        responses=paginated_schema(ApplicationOutputSerializer, name="PaginatedLoanApplicationList"),
+        parameters=filter_parameters(selectors.ApplicationFilter),
         operation_id="loan_applications_list",
     )
     def get(self, request: Request) -> Response:
@@ -252,7 +296,9 @@ class LoanListApi(APIView):  # type: ignore[misc]
     required_actions: ClassVar[dict[str, Action]] = {"GET": Action.READ}
 
     @extend_schema(
-        responses=LoanOutputSerializer(many=True), parameters=[selectors.LoanFilter], operation_id="loans_list"
+        responses=paginated_schema(LoanOutputSerializer, name="PaginatedLoanList"),
+        parameters=filter_parameters(selectors.LoanFilter),
+        operation_id="loans_list",
     )
     def get(self, request: Request) -> Response:
         return paginated(self, request, selectors.loan_list(), selectors.LoanFilter, LoanOutputSerializer)
