@@ -53,7 +53,7 @@ test-operator: install ## the operator in-process against kmock, schemas and cha
 
 lint: $(STAMP) tools ## ruff, mypy (strict on letsema_core), import-linter, actionlint
 	$(VENV)/bin/ruff check .
-	$(VENV)/bin/mypy letsema_core letsema_dev
+	$(VENV)/bin/mypy letsema_core letsema_dev api/letsema_api operator/letsema_operator
 	$(VENV)/bin/lint-imports
 	$(TOOLS)/actionlint -color=false .github/workflows/*.yml
 
