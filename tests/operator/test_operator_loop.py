@@ -93,6 +93,14 @@ def condition(body: Mapping[str, Any] | None, type_: str) -> str | None:
     return None
 
 
+def posted_events(server: kmock.KubernetesEmulator) -> list[dict[str, Any]]:
+    """Every Event the operator posted. Read from the requests: kopf names events by generateName, which
+    kmock does not implement, so all but the first collide when stored."""
+    return [request.data for request in list(server)  # iterating kmock yields the requests it served
+            if request.resource is not None and request.resource.plural == "events"
+            and request.method == "POST" and isinstance(request.data, dict)]
+
+
 def vault_password_hash(pg: Any) -> str | None:
     rows = pg.execute("SELECT rolpassword FROM pg_authid WHERE rolname = 'vault'")
     return rows[0][0] if rows else None
@@ -400,3 +408,37 @@ def test_example_files_parse_as_the_crd_expects() -> None:
     tenant = copy.deepcopy(example("tenant.yaml"))
     assert tenant["kind"] == "MicrofinanceTenant"
     assert example("credit-registry.yaml")["kind"] == "CreditRegistry"
+
+
+class TestProblems:
+    async def test_missing_registry_keeps_the_tenant_waiting_with_a_warning_event(self, platform: Platform) -> None:
+        await platform.apply(example("tenant.yaml"))
+        await eventually(lambda: platform.play_cnpg(NAMESPACE, "khotso-db"), what="the CNPG Cluster")
+
+        def warning() -> list[dict[str, Any]]:
+            return [event for event in posted_events(platform.server) if event.get("reason") == "RegistryNotReady"]
+
+        events = await eventually(warning, what="a RegistryNotReady event")
+        assert events[0]["type"] == "Warning"
+        assert events[0]["involvedObject"]["name"] == "khotso"
+        tenant = await eventually(lambda: (t := stored(platform.server, TENANTS, None, "khotso"))
+                                  and condition(t, "RegistryAccessReady") == "False" and t, what="the condition")
+        assert condition(tenant, "Ready") != "True"
+        assert stored(platform.server, "apps/v1/deployments", NAMESPACE, "letsema-api") is None
+
+    async def test_bad_spec_fails_permanently_and_creates_nothing(self, platform: Platform) -> None:
+        bad = example("tenant.yaml")
+        bad["metadata"]["name"] = "broken"
+        bad["spec"]["tenantId"] = "Not_DNS_Safe"  # a real API server rejects this; kmock does not validate
+        await platform.apply(bad)
+        tenant = await eventually(lambda: (t := stored(platform.server, TENANTS, None, "broken"))
+                                  and t.get("status", {}).get("phase") == "Invalid" and t, what="phase Invalid")
+        assert tenant["status"].get("conditions") is None
+
+        def permanent_failure() -> list[str]:
+            return [str(event.get("message")) for event in posted_events(platform.server)
+                    if event.get("type") == "Error" and "failed permanently" in str(event.get("message"))]
+
+        messages = await eventually(permanent_failure, what="an Error event")
+        assert "spec.tenantId: must match" in messages[0]
+        assert not [key for key in live_keys(platform.server) if key[1] is not None and "events" not in key[0]]

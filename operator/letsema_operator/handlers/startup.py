@@ -45,6 +45,7 @@ def configure_settings(settings: kopf.OperatorSettings) -> None:
     settings.watching.server_timeout = 300
     settings.watching.client_timeout = 330
     settings.watching.connect_timeout = 30
+    settings.posting.loggers = True  # kopf >= 1.45 posts log records as events only when asked
     settings.posting.level = logging.WARNING
     settings.networking.request_timeout = 60
 
