@@ -137,6 +137,17 @@ class TestRegisterBorrower:
         assert not any(national_id in row for row in borrowers + identifiers)
         assert any(body["id"] in row and "vault:v" in row for row in identifiers)
 
+    def test_a_repeated_idempotency_key_registers_one_borrower(self, officer: Api) -> None:
+        from letsema_api.borrowers.models import Borrower
+
+        body = registration()
+        key = uuid.uuid4().hex
+        first = officer.post("/api/v1/borrowers/", body, **{"Idempotency-Key": key})
+        again = officer.post("/api/v1/borrowers/", body, **{"Idempotency-Key": key})
+        assert (first.status_code, again.status_code) == (201, 200)
+        assert again.json()["id"] == first.json()["id"]
+        assert Borrower.objects.filter(first_name=body["first_name"]).count() == 1
+
     def test_second_holder_of_an_id_number_is_refused_with_409(self, officer: Api) -> None:
         national_id = random_national_id()
         first = register(officer, identifiers=[{"type": "lesotho_national_id", "value": national_id}])
@@ -287,6 +298,15 @@ class TestIdentifiers:
             ("lesotho_national_id", created["identifiers"][0]["masked"]),
             ("passport", "*****" + passport[-4:]),
         ]
+
+    def test_adding_an_identifier_again_changes_nothing(self, officer: Api) -> None:
+        created = register(officer)
+        url = f"/api/v1/borrowers/{created['id']}/identifiers/"
+        passport = {"type": "passport", "value": f"RB{secrets.randbelow(10**7):07d}"}
+        assert officer.post(url, passport).status_code == 201
+        again = officer.post(url, passport)
+        assert again.status_code == 200, again.content
+        assert len(again.json()["results"]) == 2
 
     def test_an_identifier_held_by_another_borrower_is_409(self, officer: Api) -> None:
         national_id = random_national_id()

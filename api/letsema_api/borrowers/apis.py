@@ -144,12 +144,17 @@ class BorrowerListCreateApi(APIView):  # type: ignore[misc]
         page = paginator.paginate_queryset(selectors.borrower_list(filters=request.query_params), request, view=self)
         return paginator.get_paginated_response(BorrowerListOutputSerializer(page, many=True).data)
 
-    @extend_schema(request=InputSerializer, responses={201: BorrowerOutputSerializer}, operation_id="borrowers_create")
+    @extend_schema(
+        request=InputSerializer,
+        responses={201: BorrowerOutputSerializer, 200: BorrowerOutputSerializer},
+        parameters=[IDEMPOTENCY_HEADER],
+        operation_id="borrowers_create",
+    )
     def post(self, request: Request) -> Response:
         body = self.InputSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         data: dict[str, Any] = body.validated_data
-        registration = services.register(
+        registration, created = services.register(
             first_name=data["first_name"],
             last_name=data["last_name"],
             date_of_birth=data["date_of_birth"],
@@ -160,7 +165,10 @@ class BorrowerListCreateApi(APIView):  # type: ignore[misc]
             gender=data["gender"],
             actor=actor_of(request),
             on=timezone.localdate(),
+            idempotency_key=request.headers.get("Idempotency-Key"),
         )
+        if not created:
+            return borrower_response(registration.borrower.id)
         out = borrower_data(registration.borrower, registration.suspicions)
         return Response(BorrowerOutputSerializer(out).data, status=201)
 
@@ -204,12 +212,14 @@ class BorrowerIdentifiersApi(APIView):  # type: ignore[misc]
         return Response({"results": IdentifierRowOutputSerializer(rows, many=True).data})
 
     @extend_schema(
-        request=InputSerializer, responses={201: OutputListSerializer}, operation_id="borrowers_identifiers_add"
+        request=InputSerializer,
+        responses={201: OutputListSerializer, 200: OutputListSerializer},
+        operation_id="borrowers_identifiers_add",
     )
     def post(self, request: Request, borrower_id: str) -> Response:
         body = self.InputSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        services.add_identifier(
+        added = services.add_identifier(
             borrower_id=borrower_id,
             type=body.validated_data["type"],
             value=body.validated_data["value"],
@@ -217,7 +227,7 @@ class BorrowerIdentifiersApi(APIView):  # type: ignore[misc]
             on=timezone.localdate(),
         )
         rows = selectors.identifiers_of(borrower_id=borrower_id)
-        return Response({"results": IdentifierRowOutputSerializer(rows, many=True).data}, status=201)
+        return Response({"results": IdentifierRowOutputSerializer(rows, many=True).data}, status=201 if added else 200)
 
 
 class ConsentOutputSerializer(serializers.Serializer):  # type: ignore[misc]

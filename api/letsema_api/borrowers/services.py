@@ -84,11 +84,17 @@ def register(
     gender: str | None,
     actor: str,
     on: date,
-) -> Registration:
-    """Register a borrower (core ``register_borrower``). Raises ``ValidationError`` and
-    ``DuplicateIdentifier`` (409); likely duplicates are recorded, not refused."""
+    idempotency_key: str | None = None,
+) -> tuple[Registration, bool]:
+    """Register a borrower (core ``register_borrower``); returns the registration and whether it is new.
+    A repeat with the same ``Idempotency-Key`` returns the borrower first registered. Raises
+    ``ValidationError`` and ``DuplicateIdentifier`` (409); likely duplicates are recorded, not refused."""
+    borrower_id = idempotent_id(scope="borrower", key=idempotency_key)
+    repository = borrower_repository()
+    if models.Borrower.objects.filter(pk=borrower_id).exists():
+        return Registration(borrower=repository.get(borrower_id), suspicions=()), False
     registration = register_borrower(
-        borrower_id=str(uuid.uuid4()),
+        borrower_id=borrower_id,
         first_name=first_name,
         last_name=last_name,
         date_of_birth=date_of_birth,
@@ -99,14 +105,14 @@ def register(
         gender=gender,
         created_by=actor,
         on=on,
-        borrowers=borrower_repository(),
+        borrowers=repository,
     )
     after = borrower_snapshot(registration.borrower)
     after["duplicate_suspicions"] = [s.matching_borrower_id for s in registration.suspicions]
     record_audit(
         actor=actor, action="borrower.registered", entity="borrower", entity_id=registration.borrower.id, after=after
     )
-    return registration
+    return registration, True
 
 
 @transaction.atomic  # type: ignore[untyped-decorator]
@@ -143,14 +149,15 @@ def _district(value: str) -> District:
 
 
 @transaction.atomic  # type: ignore[untyped-decorator]
-def add_identifier(*, borrower_id: str, type: str, value: str, actor: str, on: date) -> Borrower:
-    """Add an identity document to a borrower. Raises ``NotFound``, ``ValidationError`` (format) and
+def add_identifier(*, borrower_id: str, type: str, value: str, actor: str, on: date) -> bool:
+    """Add an identity document to a borrower; returns False when the borrower already held it (a
+    retried request: nothing changes). Raises ``NotFound``, ``ValidationError`` (format) and
     ``DuplicateIdentifier`` (409, the core's ``check_duplicates`` rule or the unique index)."""
     repository = borrower_repository()
     borrower = repository.get(borrower_id)
     identifier = Identifier.parse(type=type, value=value, field="value")
     if identifier in borrower.identifiers:
-        raise ValidationError("the borrower already holds this identifier", field="value", rule="duplicate")
+        return False
     candidate = dataclasses.replace(borrower, identifiers=(*borrower.identifiers, identifier))
     holder = repository.find_by_identifier(identifier)
     check_duplicates(
@@ -164,7 +171,7 @@ def add_identifier(*, borrower_id: str, type: str, value: str, actor: str, on: d
         entity_id=borrower_id,
         after={"type": identifier.type.value, "masked": identifier.masked},
     )
-    return repository.get(borrower_id)
+    return True
 
 
 @transaction.atomic  # type: ignore[untyped-decorator]
