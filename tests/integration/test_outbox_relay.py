@@ -125,6 +125,47 @@ class TestRelayThroughAnOutage:
         assert "events published, 0 pending, 0 failed passes" in capsys.readouterr().out
 
 
+class TestRelayLoop:
+    def test_the_loop_backs_off_exponentially_while_the_registry_is_down(
+        self, django_api: Any, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        import io
+
+        from django.core.management import call_command
+        from letsema_api.outbox.management.commands import relay_credit_events as command
+        from letsema_api.outbox.models import OutboxEvent
+        from letsema_api.outbox.repositories import DjangoOutbox
+
+        from letsema_dev.procs import free_port
+
+        loan_ref = f"L-{uuid.uuid4().hex[:8]}"
+        DjangoOutbox().append(account_event(loan_ref=loan_ref, sequence=1))
+        waits: list[float] = []
+
+        def fake_sleep(seconds: float) -> None:
+            waits.append(seconds)
+            if len(waits) == 4:
+                raise KeyboardInterrupt
+
+        monkeypatch.setattr(command, "_sleep", fake_sleep)
+        out, err = io.StringIO(), io.StringIO()
+        call_command(
+            "relay_credit_events",
+            mongo_url=f"mongodb://127.0.0.1:{free_port()}/",
+            timeout_seconds=0.2,
+            max_backoff_seconds=4,
+            no_progress=True,
+            stdout=out,
+            stderr=err,
+        )
+        assert waits == [1.0, 2.0, 4.0, 4.0]
+        assert "registry unavailable, retrying in 1s" in err.getvalue()
+        assert "4 failed passes" in out.getvalue()
+        row = OutboxEvent.objects.get(loan_ref=loan_ref)
+        assert row.status == "pending"
+        assert row.attempts >= 1
+
+
 class TestRelayBatches:
     def test_a_locked_batch_is_skipped_by_a_second_relay(self, django_api: Any) -> None:
         from django.db import transaction

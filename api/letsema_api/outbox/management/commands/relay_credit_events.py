@@ -19,15 +19,19 @@ from letsema_api.outbox import relay
 from letsema_api.registry import MongoCreditRegistry
 from letsema_core.credit import CreditRegistry
 
+# Indirection so tests can count the waits without patching the time module for everyone.
+_sleep = time.sleep
 
-def _registry(url: str | None, database: str | None) -> CreditRegistry:
+
+def _registry(url: str | None, database: str | None, timeout_seconds: float) -> CreditRegistry:
     if url is None:
         return get_registry()
     import pymongo
     from django.conf import settings
 
+    timeout_ms = max(1, int(timeout_seconds * 1000))
     client: pymongo.MongoClient[Any] = pymongo.MongoClient(
-        url, serverSelectionTimeoutMS=3000, connectTimeoutMS=3000, connect=False, tz_aware=True
+        url, serverSelectionTimeoutMS=timeout_ms, connectTimeoutMS=timeout_ms, connect=False, tz_aware=True
     )
     return MongoCreditRegistry.from_client(client, database=database or settings.LETSEMA.registry_db)
 
@@ -42,12 +46,15 @@ class Command(BaseCommand):  # type: ignore[misc]
         parser.add_argument("--max-backoff-seconds", type=float, default=60.0, help="longest wait after failures")
         parser.add_argument("--mongo-url", default=None, help="registry URL (default: LETSEMA_MONGO_URL)")
         parser.add_argument("--registry-db", default=None, help="registry database (default: LETSEMA_REGISTRY_DB)")
+        parser.add_argument(
+            "--timeout-seconds", type=float, default=3.0, help="server selection timeout with --mongo-url (default 3)"
+        )
         parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
     def handle(self, *args: Any, **options: Any) -> None:
         if options["batch"] < 1:
             raise CommandError("--batch must be at least 1")
-        registry = _registry(options["mongo_url"], options["registry_db"])
+        registry = _registry(options["mongo_url"], options["registry_db"], options["timeout_seconds"])
         published = failures = 0
         last_error: str | None = None
         backoff = 1.0
@@ -59,14 +66,14 @@ class Command(BaseCommand):  # type: ignore[misc]
                     backoff = 1.0
                     if options["once"]:
                         break
-                    time.sleep(options["idle_seconds"])
+                    _sleep(options["idle_seconds"])
                     continue
                 failures += 1
                 last_error = error
                 if options["once"]:
                     break
                 self.stderr.write(f"registry unavailable, retrying in {backoff:.0f}s: {error}")
-                time.sleep(backoff)
+                _sleep(backoff)
                 backoff = min(backoff * 2, options["max_backoff_seconds"])
         except KeyboardInterrupt:
             pass
