@@ -346,6 +346,23 @@ class TestProvisioning:
             kv["password"], "letsema_registry_rw")
 
 
+class TestMongoPasswordRotation:
+    async def test_rotation_replaces_the_password_in_kv_and_in_mongodb(self, platform: Platform) -> None:
+        from letsema_operator.handlers.tenant import ensure_registry_access, vault_plan
+        from letsema_operator.spec import parse_tenant_spec
+
+        await platform.provision()
+        before = await platform.call(platform.vault.read_kv, "letsema/tenants/khotso/mongodb")
+        spec = parse_tenant_spec(example("tenant.yaml")["spec"])
+        plan = vault_plan(spec, platform.memo["config"], platform.vault)
+        await platform.call(ensure_registry_access, platform.kube, platform.vault, plan, spec, platform.memo,
+                            rotate=True)
+        after = await platform.call(platform.vault.read_kv, "letsema/tenants/khotso/mongodb")
+        assert after["password"] != before["password"]
+        assert len(after["password"]) == 32  # the letsema-mongodb password policy
+        assert platform.registry_admin.users[("letsema_registry", "letsema-khotso")][0] == after["password"]
+
+
 class TestUpdates:
     async def test_changing_instances_patches_the_cnpg_cluster_and_nothing_else(self, platform: Platform) -> None:
         await platform.provision()
