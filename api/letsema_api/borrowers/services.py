@@ -30,7 +30,8 @@ IDEMPOTENCY_NAMESPACE = uuid.UUID("6c1b7d0e-4a55-4f0b-9a51-7f4f8e2b1c11")
 
 
 def idempotent_id(*, scope: str, key: str | None) -> str:
-    """A new UUID, or (with an ``Idempotency-Key``) the same UUID for the same scope and key."""
+    """A new UUID, or (with an ``Idempotency-Key``) the same UUID for the same scope and key. Callers put
+    the acting user (or client) in the scope: a key is the caller's own, as with payment APIs."""
     if not key:
         return str(uuid.uuid4())
     return str(uuid.uuid5(IDEMPOTENCY_NAMESPACE, f"{scope}|{key}"))
@@ -89,7 +90,7 @@ def register(
     """Register a borrower (core ``register_borrower``); returns the registration and whether it is new.
     A repeat with the same ``Idempotency-Key`` returns the borrower first registered. Raises
     ``ValidationError`` and ``DuplicateIdentifier`` (409); likely duplicates are recorded, not refused."""
-    borrower_id = idempotent_id(scope="borrower", key=idempotency_key)
+    borrower_id = idempotent_id(scope=f"borrower|{actor}", key=idempotency_key)
     repository = borrower_repository()
     if models.Borrower.objects.filter(pk=borrower_id).exists():
         return Registration(borrower=repository.get(borrower_id), suspicions=()), False
@@ -188,7 +189,7 @@ def grant_consent(
 ) -> tuple[Consent, bool]:
     """Record a consent (core ``record_consent``); returns it and whether it is new. A repeat with the
     same ``Idempotency-Key`` returns the consent first recorded. Raises ``NotFound``, ``ValidationError``."""
-    consent_id = idempotent_id(scope=f"consent|{borrower_id}", key=idempotency_key)
+    consent_id = idempotent_id(scope=f"consent|{actor}|{borrower_id}", key=idempotency_key)
     consents = consent_repository()
     existing = models.Consent.objects.filter(pk=consent_id).first()
     if existing is not None:

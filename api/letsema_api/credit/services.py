@@ -57,7 +57,7 @@ def pull_report(
     recorded in the registry as an inquiry) and log it here. A repeat with the same ``Idempotency-Key``
     returns the report first pulled. Raises ``NotFound``, ``ValidationError``, ``ConsentRequired`` (422),
     ``RegistryUnavailable`` (503)."""
-    inquiry_id = idempotent_id(scope=f"credit-report|{borrower_id}", key=idempotency_key)
+    inquiry_id = idempotent_id(scope=f"credit-report|{actor}|{borrower_id}", key=idempotency_key)
     existing = models.CreditReportPull.objects.filter(pk=inquiry_id).first()
     if existing is not None:
         return existing, False
@@ -108,7 +108,7 @@ def open_dispute(
 ) -> CreditDispute:
     """Record the borrower's dispute of one registry account. Raises ``NotFound`` (borrower or account),
     ``ValidationError``, ``RegistryUnavailable``. Idempotent by ``Idempotency-Key``."""
-    dispute_id = idempotent_id(scope=f"credit-dispute|{borrower_id}", key=idempotency_key)
+    dispute_id = idempotent_id(scope=f"credit-dispute|{actor}|{borrower_id}", key=idempotency_key)
     if idempotency_key:
         # A repeat answers with the dispute as first recorded, and records nothing.
         earlier = [d for d in credit_file(borrower_id=borrower_id).disputes if d.dispute_id == dispute_id]
