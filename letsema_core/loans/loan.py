@@ -10,10 +10,14 @@ dated after D: a payment dated D happened before that day's close of business.
 A backdated payment does not undo a penalty already charged (waiving one is
 an officer's decision, not modelled here).
 
-A loan whose principal is fully repaid is ``closed``: the closing payment is,
-by the allocation order, exactly the payoff amount, and the interest and fees
-of installments after the current one are waived (Fineract's foreclosure
-without interest recalculation).
+A loan whose principal is fully repaid is ``closed`` and owes nothing: the
+closing payment is, by the allocation order, exactly the payoff amount, so
+everything due and the current installment in full are paid with it; the
+interest and fees of installments after the current one are waived (Fineract's
+foreclosure without interest recalculation) and leave the balances. So is a
+penalty charged for the closing payment's date or later (close of business ran
+before that payment was recorded): the payoff quoted for the date could not
+include it, and a payoff repays the loan.
 """
 
 from __future__ import annotations
@@ -425,8 +429,10 @@ class Loan:
         """Re-allocate ``repayments`` in date order from the schedule, with ``charges``.
 
         Returns the re-allocated repayments, the resulting balances and the date
-        the principal was cleared (None if it was not). Raises
-        ``OverpaymentRefused`` if any payment exceeds the payoff at its turn.
+        the principal was cleared (None if it was not). The payment that clears
+        it closes the loan and waives what is left (``_waive_after``), so a
+        closed loan's balances are all zero. Raises ``OverpaymentRefused`` if
+        any payment exceeds the payoff at its turn.
         """
         balances = self._initial
         pending = sorted(charges, key=lambda c: (c.charged_on, c.installment_number))
@@ -462,8 +468,13 @@ class Loan:
             )
             if not any(b.principal for b in balances):
                 closed_on = txn.on
-        for charge in pending[ci:]:
-            balances = _add_penalty(balances, charge)
+                balances = _waive_after(balances, txn.on)
+        if closed_on is None:
+            for charge in pending[ci:]:
+                balances = _add_penalty(balances, charge)
+        # else: the charges left are for the closing payment's date or later. The payoff quoted for that
+        # date could not include them (a penalty charged for D applies to payments after D), and a
+        # payoff repays the loan: they are waived with the loan's closure.
         return replayed, balances, closed_on
 
     def _commit_replay(
@@ -661,6 +672,18 @@ class Loan:
         self.arrears_bucket = bucket
         self.last_close_of_business = as_of
         return tuple(events)
+
+
+def _waive_after(balances: tuple[InstallmentBalance, ...], on: date) -> tuple[InstallmentBalance, ...]:
+    """The balances of a loan whose principal a payment dated ``on`` cleared: the interest and fees of
+    the installments after the current one were not yet due and are waived (foreclosure without
+    interest recalculation; see ``allocation.payoff_amount``). Everything due and the current
+    installment were paid by that payment, which was exactly the payoff amount."""
+    current = next((index for index, b in enumerate(balances) if b.due_date > on), len(balances))
+    return tuple(
+        replace(b, interest=_ZERO, fees=_ZERO) if index > current and (b.interest or b.fees) else b
+        for index, b in enumerate(balances)
+    )
 
 
 def _add_penalty(balances: tuple[InstallmentBalance, ...], charge: PenaltyCharge) -> tuple[InstallmentBalance, ...]:

@@ -105,6 +105,23 @@ class TestPenaltyCharging:
         assert payoff == Decimal("320.00")
         loan.record_repayment(on=days(4), amount=payoff)
         assert loan.status is LoanStatus.CLOSED
+        # The 5.50 charged for that day could not be in that day's payoff: it is waived with the closure.
+        assert [b.total for b in loan.balances] == [Decimal("0.00")] * 3
+        assert loan.penalty_charges[0].amount == Decimal("5.50")  # the charge itself stays on record
+
+    def test_a_backdated_closing_payment_waives_a_penalty_charged_after_its_date(self) -> None:
+        loan = make_loan()
+        run_close_of_business(loans=[loan], as_of=days(4))  # 5.50 on #1, charged before the payment was known
+        loan.record_repayment(on=days(2), amount=loan.payoff_amount(on=days(2)))
+        assert (loan.status, loan.closed_on) == (LoanStatus.CLOSED, days(2))
+        assert [b.total for b in loan.balances] == [Decimal("0.00")] * 3
+
+    def test_a_backdated_partial_payment_does_not_undo_a_penalty(self) -> None:
+        loan = make_loan()
+        run_close_of_business(loans=[loan], as_of=days(4))  # 5.50 on #1
+        loan.record_repayment(on=days(2), amount="110.00")  # pays #1 as of days(2)
+        assert loan.balances[0].penalties == Decimal("5.50")
+        assert loan.payoff_amount(on=days(5)) == Decimal("215.50")  # the penalty, #2 in full, #3's principal
 
 
 class TestLateRun:

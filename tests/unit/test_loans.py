@@ -139,6 +139,22 @@ class TestRecordRepayment:
         assert loan.outstanding_principal == Z
         assert loan.payoff_amount(on=date(2026, 2, 16)) == Z
 
+    def test_closing_waives_the_interest_not_yet_due_and_leaves_nothing_owed(self) -> None:
+        loan = make_loan()
+        loan.record_repayment(on=date(2026, 2, 15), amount="320.00")  # #1 late, #2 current, #3's principal
+        assert [b.total for b in loan.balances] == [Z, Z, Z]  # #3's 10.00 interest waived, not left behind
+        assert loan.amount_overdue(as_of=date(2026, 6, 1)) == Z
+
+    def test_closing_is_never_before_the_interest_already_due_is_paid(self) -> None:
+        loan = make_loan()
+        loan.record_repayment(on=date(2026, 1, 10), amount="309.99")  # #1 in full, 199.99 of later principal
+        assert loan.balances[2].principal == Decimal("0.01")
+        # #2 falls due with its 10.00 interest; a cent pays that interest first, not the last cent of principal.
+        loan.record_repayment(on=DUE2, amount="0.01")
+        assert loan.status is LoanStatus.ACTIVE
+        assert (loan.balances[1].interest, loan.balances[2].principal) == (Decimal("9.99"), Decimal("0.01"))
+        assert loan.payoff_amount(on=DUE2) == Decimal("20.00")  # #2's 9.99 interest, #3 (current) in full
+
     def test_a_closed_loan_refuses_further_repayments(self) -> None:
         loan = make_loan()
         loan.record_repayment(on=date(2026, 2, 15), amount="320.00")
@@ -264,6 +280,7 @@ class TestBackdatingAndReversal:
         assert loan.status is LoanStatus.ACTIVE
         assert loan.closed_on is None
         assert loan.outstanding_principal == Decimal("300.00")
+        assert [b.interest for b in loan.balances] == [Decimal("10.00")] * 3  # the waiver went with the payment
 
     def test_reversing_twice_is_refused(self) -> None:
         loan = make_loan()

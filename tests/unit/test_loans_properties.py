@@ -8,7 +8,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from letsema_core.loans import (
@@ -52,6 +52,14 @@ def loans(draw: st.DrawFn) -> Loan:
         late_penalty_percent=Decimal(draw(st.integers(0, 10))),
         penalty_grace_days=draw(st.integers(0, 10)),
     )
+
+
+def penalised_loan() -> Loan:
+    """Two installments of 100.00 + 10.00, the first due 2 Jan; 5 % penalty from the first late day."""
+    schedule = level_schedule(
+        first_due=DISBURSED + timedelta(days=1), periods=2, principal_each="100.00", interest_each="10.00"
+    )
+    return Loan(loan_id="P", schedule=schedule, disbursed_on=DISBURSED, late_penalty_percent="5", penalty_grace_days=0)
 
 
 # An operation: (kind, day offset from disbursement, fraction of the payoff in per-mille).
@@ -103,7 +111,21 @@ class TestLoanProperties:
         )
         assert repaid == loan.principal
         assert loan.statement()[-1].outstanding_principal == Z
+        assert all(b.is_paid for b in loan.balances)
         assert_no_negative(loan)
+
+    @settings(max_examples=150, deadline=None)
+    @given(loan=loans(), ops=operations)
+    # Found by a 5 000-example hunt: close of business penalised #1 for 3 Jan, then a payment dated 2 Jan
+    # (recorded later) paid that day's payoff: the loan closed still owing the 5.50 penalty.
+    @example(loan=penalised_loan(), ops=[("cob", 2, 1), ("pay", 1, 1000)])
+    def test_a_closed_loan_owes_nothing(self, loan: Loan, ops: list[tuple[str, int, int]]) -> None:
+        for op in ops:
+            apply(loan, [op])
+            if loan.status is LoanStatus.CLOSED:
+                assert loan.closed_on is not None
+                assert all(b.is_paid for b in loan.balances), loan.balances
+                assert loan.payoff_amount(on=loan.closed_on) == Z
 
     @settings(max_examples=150, deadline=None)
     @given(loan=loans(), ops=operations)
