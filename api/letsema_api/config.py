@@ -78,6 +78,8 @@ class TenantConfig:
     lockout_window_seconds: int
     lockout_seconds: int
     max_body_bytes: int
+    secure_cookies: bool
+    behind_tls_proxy: bool
 
     @property
     def has_replica(self) -> bool:
@@ -185,4 +187,6 @@ def load_config(env: Mapping[str, str] | None = None) -> TenantConfig:
         lockout_window_seconds=_int(env.get("LETSEMA_LOCKOUT_WINDOW_SECONDS", "900"), "LETSEMA_LOCKOUT_WINDOW_SECONDS"),
         lockout_seconds=_int(env.get("LETSEMA_LOCKOUT_SECONDS", "900"), "LETSEMA_LOCKOUT_SECONDS"),
         max_body_bytes=_int(env.get("LETSEMA_MAX_BODY_BYTES", str(1024 * 1024)), "LETSEMA_MAX_BODY_BYTES"),
+        secure_cookies=_bool(env.get("LETSEMA_SECURE_COOKIES", "true"), "LETSEMA_SECURE_COOKIES"),
+        behind_tls_proxy=_bool(env.get("LETSEMA_BEHIND_TLS_PROXY", "false"), "LETSEMA_BEHIND_TLS_PROXY"),
     )

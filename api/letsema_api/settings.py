@@ -108,8 +108,12 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 LOGIN_URL = "/accounts/login/"
 
-SESSION_COOKIE_SECURE = not DEBUG
-CSRF_COOKIE_SECURE = not DEBUG
+# Session and CSRF cookies only serve the browser sign-in of the authorization-code flow.
+SESSION_COOKIE_SECURE = LETSEMA.secure_cookies
+CSRF_COOKIE_SECURE = LETSEMA.secure_cookies
+if LETSEMA.behind_tls_proxy:
+    # Only behind an ingress that sets X-Forwarded-Proto and strips it from clients.
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SESSION_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True

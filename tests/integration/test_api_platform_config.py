@@ -25,6 +25,8 @@ class TestLoadConfig:
         assert not config.has_replica
         assert not config.debug
         assert (config.lockout_threshold, config.lockout_window_seconds, config.lockout_seconds) == (5, 900, 900)
+        assert config.secure_cookies
+        assert not config.behind_tls_proxy
 
     def test_replica_port_defaults_to_the_primary_port(self) -> None:
         config = load_config(
