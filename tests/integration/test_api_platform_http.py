@@ -124,6 +124,12 @@ class TestErrorFormat:
         assert response.json()["approval_limit"] == "1500.50"
         assert str(User.objects.get(username=user["username"]).approval_limit) == "1500.50"
 
+    def test_negative_zero_is_stored_as_zero(self, client: Any, admin: Any, bearer: Any) -> None:
+        user = {"username": unique("u"), "password": TEST_PASSWORD, "role": "branch_manager", "approval_limit": "-0.00"}
+        response = post_json(client, "/api/v1/users/", user, bearer(admin))
+        assert response.status_code == 201, response.content
+        assert response.json()["approval_limit"] == "0.00"
+
     def test_malformed_json_is_400(self, client: Any, admin: Any, bearer: Any) -> None:
         response = client.post(
             "/api/v1/users/",

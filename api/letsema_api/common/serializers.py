@@ -60,7 +60,7 @@ class MoneyField(serializers.Field):  # type: ignore[misc]
     def to_internal_value(self, data: Any) -> Decimal:
         if not isinstance(data, str) or not _MONEY.match(data):
             self.fail("money_format")
-        value = Decimal(data)
+        value = Decimal(data) + 0  # "-0.00" becomes "0.00"
         if self.min_value is not None and value < self.min_value:
             self.fail("min_value", limit=f"{self.min_value:.2f}")
         if self.max_value is not None and value > self.max_value:
