@@ -166,6 +166,32 @@ class TestErrorFormat:
         assert_error(response, 500, "server_error")
         assert response["X-Request-ID"]
 
+    def test_log_lines_during_a_request_carry_its_request_id(self, django_api: DjangoApi) -> None:
+        import logging
+
+        from django.http import HttpResponse
+        from django.test import RequestFactory
+        from letsema_api.common.request_id import RequestIdLogFilter, RequestIdMiddleware
+
+        records: list[logging.LogRecord] = []
+        handler = logging.Handler()
+        handler.emit = records.append  # type: ignore[method-assign]
+        handler.addFilter(RequestIdLogFilter())
+        log = logging.getLogger("letsema_api.tests.request_id")
+        log.addHandler(handler)
+
+        def view(request: Any) -> HttpResponse:
+            log.warning("inside")
+            return HttpResponse("ok")
+
+        try:
+            response = RequestIdMiddleware(view)(RequestFactory().get("/", headers={"X-Request-ID": "trace-7"}))
+            log.warning("outside")
+        finally:
+            log.removeHandler(handler)
+        assert response["X-Request-ID"] == "trace-7"
+        assert [(r.getMessage(), r.request_id) for r in records] == [("inside", "trace-7"), ("outside", "-")]  # type: ignore[attr-defined]
+
     def test_request_id_is_echoed_or_generated(self, client: Any) -> None:
         assert client.get("/healthz", headers={"X-Request-ID": "req-42.a"})["X-Request-ID"] == "req-42.a"
         generated = client.get("/healthz", headers={"X-Request-ID": "bad id with spaces"})["X-Request-ID"]
