@@ -174,8 +174,12 @@ class TestErrorFormat:
         from letsema_api.common.request_id import RequestIdLogFilter, RequestIdMiddleware
 
         records: list[logging.LogRecord] = []
-        handler = logging.Handler()
-        handler.emit = records.append  # type: ignore[method-assign]
+
+        class Collect(logging.Handler):
+            def emit(self, record: logging.LogRecord) -> None:
+                records.append(record)
+
+        handler = Collect()
         handler.addFilter(RequestIdLogFilter())
         log = logging.getLogger("letsema_api.tests.request_id")
         log.addHandler(handler)
