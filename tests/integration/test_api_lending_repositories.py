@@ -55,7 +55,7 @@ class TestDeferredLoanRepository(LoanRepositoryContract):
 
 
 class TestLoanStorage:
-    def test_a_loan_is_read_with_three_queries(self, parties: None) -> None:
+    def test_a_loan_is_read_with_one_query(self, parties: None) -> None:
         from django.db import connection
         from django.test.utils import CaptureQueriesContext
         from letsema_api.lending.repositories import DjangoLoanRepository
@@ -68,7 +68,7 @@ class TestLoanStorage:
         loans.save(stored)
         with CaptureQueriesContext(connection) as queries:
             again = DjangoLoanRepository().get("L-1")
-        assert len(queries.captured_queries) == 3  # the loan, its installments, its transactions
+        assert len(queries.captured_queries) == 1  # the loan with its installments and transactions
         assert again.state() == stored.state()
 
     def test_deferred_saves_write_nothing_until_flushed(self, parties: None) -> None:

@@ -6,7 +6,7 @@ the ports take any string id and their contract suites use ids such as ``"L-1"``
 A loan is stored as what the core's ``Loan`` aggregate needs to be rebuilt without replaying anything:
 the loan row (terms, status, arrears state, penalty charges), one row per installment (the schedule plus
 what is still outstanding on it) and one row per ledger transaction (with its allocation). One query
-with two prefetches reads all of it (``repositories.DjangoLoanRepository``).
+reads all of it (``repositories.DjangoLoanRepository``: the child rows folded into JSON arrays).
 """
 
 from __future__ import annotations

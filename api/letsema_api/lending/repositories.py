@@ -11,6 +11,7 @@ them with a few bulk statements in ``flush()``.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -18,7 +19,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import Prefetch, QuerySet
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from letsema_api.lending import models
@@ -314,6 +315,77 @@ _LOAN_UPDATE_FIELDS = (
 _BALANCE_FIELDS = ("principal_outstanding", "interest_outstanding", "fees_outstanding", "penalties_outstanding")
 
 
+# One statement reads a loan with its installments and transactions: each child table is folded into a
+# JSON array in a correlated subquery. Money travels as text (never a JSON number, which would be a float).
+_LOAD_SQL = """
+SELECT l.*,
+  COALESCE((
+    SELECT json_agg(json_build_array(
+      i.id, i.number, i.due_date, i.principal_due::text, i.interest_due::text, i.fees_due::text,
+      i.penalties_due::text, i.total_due::text, i.balance_after::text, i.principal_outstanding::text,
+      i.interest_outstanding::text, i.fees_outstanding::text, i.penalties_outstanding::text
+    ) ORDER BY i.number)
+    FROM lending_installment i WHERE i.loan_id = l.id
+  ), '[]'::json) AS installment_rows,
+  COALESCE((
+    SELECT json_agg(json_build_array(
+      t.id, t.sequence, t.kind, t."on", t.amount::text, t.principal::text, t.interest::text, t.fees::text,
+      t.penalties::text, t.allocation, t.idempotency_key, t.external_ref, t.reverses, t.reversed_by
+    ) ORDER BY t.sequence)
+    FROM lending_loantransaction t WHERE t.loan_id = l.id
+  ), '[]'::json) AS transaction_rows
+FROM lending_loan l
+WHERE {where}
+ORDER BY l.id
+{lock}
+"""
+
+
+def _json(value: Any) -> Any:
+    return json.loads(value) if isinstance(value, str | bytes) else value
+
+
+def _installment_from_json(loan_id: str, item: list[Any]) -> models.Installment:
+    (pk, number, due, p_due, i_due, f_due, pen_due, total, balance, p_out, i_out, f_out, pen_out) = item
+    return models.Installment(
+        id=pk,
+        loan_id=loan_id,
+        number=number,
+        due_date=date.fromisoformat(due),
+        principal_due=Decimal(p_due),
+        interest_due=Decimal(i_due),
+        fees_due=Decimal(f_due),
+        penalties_due=Decimal(pen_due),
+        total_due=Decimal(total),
+        balance_after=Decimal(balance),
+        principal_outstanding=Decimal(p_out),
+        interest_outstanding=Decimal(i_out),
+        fees_outstanding=Decimal(f_out),
+        penalties_outstanding=Decimal(pen_out),
+    )
+
+
+def _transaction_row_from_json(loan_id: str, item: list[Any]) -> models.LoanTransaction:
+    (pk, sequence, kind, on, amount, principal, interest, fees, penalties, allocation, key, ref, reverses, by) = item
+    return models.LoanTransaction(
+        id=pk,
+        loan_id=loan_id,
+        sequence=sequence,
+        kind=kind,
+        on=date.fromisoformat(on),
+        amount=Decimal(amount),
+        principal=Decimal(principal),
+        interest=Decimal(interest),
+        fees=Decimal(fees),
+        penalties=Decimal(penalties),
+        allocation=allocation,
+        idempotency_key=key,
+        external_ref=ref,
+        reverses=reverses,
+        reversed_by=by,
+    )
+
+
 @dataclass
 class _Snapshot:
     loan_row: models.Loan
@@ -343,25 +415,20 @@ class DjangoLoanRepository:
         self._snapshots: dict[str, _Snapshot] = {}
 
     # -- reading
-    def _query(self) -> QuerySet[models.Loan]:
-        rows = models.Loan.objects.prefetch_related(
-            Prefetch("installments", queryset=models.Installment.objects.order_by("number")),
-            Prefetch("transactions", queryset=models.LoanTransaction.objects.order_by("sequence")),
-        )
-        # ``of=("self",)``: lock the loan row only (the prefetches are separate queries anyway).
-        return rows.select_for_update(of=("self",)) if self._lock else rows
-
-    def _load(self, rows: QuerySet[models.Loan]) -> list[Loan]:
+    def _load(self, where: str, params: list[Any]) -> list[Loan]:
+        """Loans matching ``where`` (SQL on ``l``, the loan table), each with its installments and
+        transactions, in ONE query (``FOR UPDATE OF l`` when locking)."""
+        sql = _LOAD_SQL.format(where=where, lock="FOR UPDATE OF l" if self._lock else "")
         loans: list[Loan] = []
-        for row in rows:
-            installments = list(row.installments.all())
-            transactions = list(row.transactions.all())
+        for row in models.Loan.objects.raw(sql, params):
+            installments = [_installment_from_json(row.id, item) for item in _json(row.installment_rows)]
+            transactions = [_transaction_row_from_json(row.id, item) for item in _json(row.transaction_rows)]
             self._snapshots[row.id] = _Snapshot(row, installments, {t.id: t for t in transactions})
             loans.append(loan_from_rows(row, installments, transactions))
         return loans
 
     def get(self, loan_id: str) -> Loan:
-        loans = self._load(self._query().filter(id=loan_id))
+        loans = self._load("l.id = %s", [loan_id])
         if not loans:
             raise NotFound(entity="loan", key=loan_id)
         return loans[0]
@@ -373,10 +440,9 @@ class DjangoLoanRepository:
         return self.get(loan_id)
 
     def active(self) -> Sequence[Loan]:
-        rows = self._query().filter(status=LoanStatus.ACTIVE.value).order_by("id")
-        if self._only_ids is not None:
-            rows = rows.filter(id__in=self._only_ids)
-        return self._load(rows)
+        if self._only_ids is None:
+            return self._load("l.status = %s", [LoanStatus.ACTIVE.value])
+        return self._load("l.status = %s AND l.id = ANY(%s)", [LoanStatus.ACTIVE.value, self._only_ids])
 
     # -- writing
     def add(self, loan: Loan) -> None:
