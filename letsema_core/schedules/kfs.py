@@ -104,9 +104,10 @@ def periodic_irr(*, outlay: Decimal, payments: Sequence[Decimal]) -> Decimal:
     """The per-period internal rate of return i ≥ 0 with outlay = Σ paymentₖ / (1+i)^k, k = 1..n.
 
     Solved in Decimal (50 digits) by Newton's method from a point below the root, until its step is
-    under 1e-30, safeguarded by bisection on a bracket that always holds the root. The net present value is convex and decreasing in i when the payments
-    are non-negative, so the root is unique. Raises ``ValueError`` when the payments do not cover
-    the outlay (no non-negative rate exists) or the outlay is not positive.
+    under 1e-30, safeguarded by bisection on a bracket that always holds the root. The net present
+    value is convex and decreasing in i when the payments are non-negative, so the root is unique.
+    Raises ``ValueError`` when the payments do not cover the outlay (no non-negative rate exists) or
+    the outlay is not positive.
     """
     with localcontext() as ctx:
         ctx.prec = _IRR_PRECISION
