@@ -370,23 +370,28 @@ class TestVaultLostAfterStart:
 
 
 class TestStartup:
-    def _manage(self, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    def _manage(
+        self, env: dict[str, str], *args: str, entry: tuple[str, ...] = (str(API_DIR / "manage.py"),)
+    ) -> subprocess.CompletedProcess[str]:
         clean = {k: v for k, v in os.environ.items() if not k.startswith(("LETSEMA_", "VAULT_", "DJANGO_"))}
         return subprocess.run(
-            [sys.executable, str(API_DIR / "manage.py"), *args],
+            [sys.executable, *entry, *args],
             env={**clean, **env},
             capture_output=True,
             text=True,
             timeout=60,
         )
 
-    def test_unreachable_vault_fails_fast_with_one_clear_line(self, django_api: DjangoApi, tmp_path: Path) -> None:
+    @pytest.mark.parametrize("entry", [(str(API_DIR / "manage.py"),), ("-m", "letsema_api")])
+    def test_unreachable_vault_fails_fast_with_one_clear_line(
+        self, django_api: DjangoApi, tmp_path: Path, entry: tuple[str, ...]
+    ) -> None:
         token_file = tmp_path / "token"
         token_file.write_text("nothing")
         env = api_environment(django_api.platform, token_file=token_file, mongo_url=None)
         dead = f"http://{LOOPBACK}:{free_port()}"
         env["VAULT_ADDR"] = dead
-        proc = self._manage(env, "check")
+        proc = self._manage(env, "check", entry=entry)
         assert proc.returncode == 2
         lines = proc.stderr.strip().splitlines()
         assert len(lines) == 1, proc.stderr
