@@ -157,8 +157,10 @@ class TestCloseOfBusiness:
         assert JournalEntry.objects.filter(loan_id=loan_id, entry_id__contains="cob-2026-02-10").count() == 1
         assert trial_balance(as_of=date(2026, 12, 31)).is_balanced
 
-    def test_a_bad_date_is_refused(self, rolled_back: None) -> None:
+    def test_a_bad_or_future_date_is_refused(self, rolled_back: None) -> None:
         from django.core.management.base import CommandError
 
         with pytest.raises(CommandError, match="YYYY-MM-DD"):
             close_business("10/03/2026")
+        with pytest.raises(CommandError, match="in the future"):
+            close_business("2099-01-01")

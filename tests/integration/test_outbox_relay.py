@@ -236,3 +236,27 @@ class TestRelayBatches:
         assert (rows[2].attempts, rows[3].attempts) == (1, 0)
         assert "registry down" in rows[2].last_error
         assert published == [1]
+
+    def test_an_event_the_registry_refuses_stays_pending_with_its_reason_and_the_rest_go_on(
+        self, django_api: Any
+    ) -> None:
+        from letsema_api.outbox import relay
+        from letsema_api.outbox.models import OutboxEvent
+        from letsema_api.outbox.repositories import DjangoOutbox
+
+        from letsema_core.errors import ValidationError
+
+        loan_ref = f"L-{uuid.uuid4().hex[:8]}"
+        for n in (1, 2):
+            DjangoOutbox().append(account_event(loan_ref=loan_ref, sequence=n))
+
+        class RefusesFirst:
+            def record_account_event(self, event: CreditAccountEvent) -> None:
+                if event.loan_ref == loan_ref and event.sequence == 1:
+                    raise ValidationError("filed under another borrower", field="borrower_key", rule="same_loan")
+
+        result = relay.relay_batch(registry=RefusesFirst(), batch_size=10_000)  # type: ignore[arg-type]
+        assert not result.failed
+        rows = {r.sequence: r for r in OutboxEvent.objects.filter(loan_ref=loan_ref)}
+        assert (rows[1].status, rows[1].attempts, rows[2].status) == ("pending", 1, "published")
+        assert rows[1].last_error.startswith("validation_error: filed under another borrower")

@@ -36,6 +36,9 @@ class Command(BaseCommand):  # type: ignore[misc]
 
     def handle(self, *args: Any, **options: Any) -> None:
         as_of = _date(options["as_of"])
+        if as_of > services.today():
+            # Days past due and penalties of a day that has not ended would be charged too early.
+            raise CommandError(f"--as-of {as_of.isoformat()} is in the future")
         batch = options["batch"]
         if batch < 1:
             raise CommandError("--batch must be at least 1")
