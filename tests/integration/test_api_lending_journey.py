@@ -57,7 +57,9 @@ class TestLendingJourney:
         loan_id = loan["id"]
         assert (loan["status"], loan["principal"], loan["outstanding_principal"]) == ("active", "10000.00", "10000.00")
         assert loan["officer"] == officer.user.username
-        assert ok(officer.get(f"/api/v1/loan-applications/{application_id}/"))["loan_id"] == loan_id
+        detail = ok(officer.get(f"/api/v1/loan-applications/{application_id}/"))
+        assert (detail["loan_id"], detail["status"]) == (loan_id, "disbursed")
+        assert detail["assessment"] == assessment
         opened = OutboxEvent.objects.get(loan_ref=loan_id)
         assert (opened.event_type, opened.status, opened.sequence) == ("account_opened", "pending", 1)
 

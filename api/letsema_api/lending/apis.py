@@ -160,9 +160,16 @@ class ApplicationListCreateApi(APIView):  # type: ignore[misc]
 class ApplicationDetailApi(APIView):  # type: ignore[misc]
     required_actions: ClassVar[dict[str, Action]] = {"GET": Action.READ}
 
-    @extend_schema(responses=ApplicationOutputSerializer, operation_id="loan_applications_retrieve")
+    class OutputSerializer(ApplicationOutputSerializer):
+        assessment = serializers.DictField(allow_null=True, help_text="the latest credit assessment, if any")
+
+    @extend_schema(responses=OutputSerializer, operation_id="loan_applications_retrieve")
     def get(self, request: Request, application_id: str) -> Response:
-        return application_response(application_id)
+        row = selectors.application_get(application_id)
+        assessment = selectors.latest_assessment(application_id)
+        data = self.OutputSerializer(row).data
+        data["assessment"] = None if assessment is None else assessment_to_dict(assessment)
+        return Response(data)
 
 
 class ApplicationSubmitApi(APIView):  # type: ignore[misc]

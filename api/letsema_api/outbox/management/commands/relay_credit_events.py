@@ -12,6 +12,7 @@ import time
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import close_old_connections
 from tqdm import tqdm
 
 from letsema_api.credit.registry_client import get_registry
@@ -86,6 +87,9 @@ class Command(BaseCommand):  # type: ignore[misc]
 
     def _pass(self, registry: CreditRegistry, options: Any) -> tuple[int, str | None]:
         """Publish batches until nothing is pending or the registry fails."""
+        # A long-running relay must not keep a connection past CONN_MAX_AGE: its Vault-issued login
+        # expires with its lease, and a new connection fetches a fresh one.
+        close_old_connections()
         published = 0
         total = relay.pending_count()
         if total == 0:
