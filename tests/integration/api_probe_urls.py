@@ -32,6 +32,20 @@ class WriteThenFailApi(APIView):  # type: ignore[misc]
         raise ProbeRefused("the probe refuses after writing", details={"field": "marker", "rule": "probe"})
 
 
+class DuplicateRowApi(APIView):  # type: ignore[misc]
+    """Writes an audit event, then inserts a user whose username is taken (a database conflict)."""
+
+    required_action = Action.WRITE
+
+    def post(self, request: Request) -> Response:
+        from letsema_api.accounts.models import User
+
+        username = str(request.data["username"])
+        record_audit(actor="probe", action="probe_duplicate", entity="user", entity_id=username)
+        User.objects.create(username=username, role="auditor")
+        return Response(status=201)
+
+
 class CrashApi(APIView):  # type: ignore[misc]
     required_action = Action.READ
 
@@ -42,6 +56,7 @@ class CrashApi(APIView):  # type: ignore[misc]
 urlpatterns = [
     path("probe/write-then-fail/", WriteThenFailApi.as_view()),
     path("probe/crash/", CrashApi.as_view()),
+    path("probe/duplicate/", DuplicateRowApi.as_view()),
     path("", include("letsema_api.urls")),
 ]
 handler404 = "letsema_api.common.errors.not_found"

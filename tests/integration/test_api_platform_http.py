@@ -159,6 +159,15 @@ class TestErrorFormat:
         assert body["details"] == {"field": "marker", "rule": "probe"}
         assert not AuditEvent.objects.filter(action="probe_write", entity_id="4242.42").exists()
 
+    def test_a_database_conflict_is_409_and_rolls_back_the_request(
+        self, client: Any, admin: Any, bearer: Any, probe_urls: None
+    ) -> None:
+        from letsema_api.common.models import AuditEvent
+
+        response = post_json(client, "/probe/duplicate/", {"username": admin.username}, bearer(admin))
+        assert_error(response, 409, "conflict")
+        assert not AuditEvent.objects.filter(action="probe_duplicate", entity_id=admin.username).exists()
+
     def test_an_unexpected_exception_is_a_json_500(
         self, client: Any, admin: Any, bearer: Any, probe_urls: None
     ) -> None:
