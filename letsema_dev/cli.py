@@ -66,6 +66,12 @@ def cmd_up(ctx: Context) -> int:
     _print_table(_status_rows(ctx))
     print(f"\nstate: {ctx.root}\naddresses: {path}")
     print(f"OpenBao root token and unseal key (development only): {ctx.openbao.init_file}")
+    creds = ctx.root / "demo-credentials.json"
+    if creds.exists():
+        print(f"demo users, passwords and OAuth clients per tenant (development only): {creds}")
+        for tenant in TENANTS:
+            port = ctx.ports["api-" + tenant.tenant_id]
+            print(f"  {tenant.display_name}: API docs at http://127.0.0.1:{port}/api/docs/")
     print(f"PostgreSQL administration: psql 'host={ctx.primary.socket_dir} port={ctx.primary.port} user=postgres'")
     return 0
 

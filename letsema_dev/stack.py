@@ -416,7 +416,35 @@ class TenantApi(ManagedProcess):
             )
         if done.returncode != 0:
             raise RuntimeError(f"migrations for {self.tenant.tenant_id} failed; see {log}")
+        self._seed_demo(env, log)
         super().start()
+
+    def _seed_demo(self, env: dict[str, str], log: Path) -> None:
+        """Seed demo data (idempotent) and keep any new credentials in ``demo-credentials.json`` (0600)."""
+        assert self.tenant is not None
+        with open(log, "ab") as err:
+            done = subprocess.run(
+                [sys.executable, "-m", "django", "seed_demo", "--json"],
+                env=env, stdout=subprocess.PIPE, stderr=err, cwd=self.cwd, timeout=600,
+            )  # fmt: skip
+        if done.returncode != 0:
+            raise RuntimeError(f"seed_demo for {self.tenant.tenant_id} failed; see {log}")
+        lines = [line for line in done.stdout.decode().splitlines() if line.startswith("{")]
+        created = json.loads(lines[-1]) if lines else {}
+        path = self.ctx.root / "demo-credentials.json"
+        all_creds: dict[str, Any] = json.loads(path.read_text()) if path.exists() else {}
+        entry = all_creds.setdefault(
+            self.tenant.tenant_id,
+            {"name": self.tenant.display_name, "users": {}, "oauth_clients": {}},
+        )
+        entry["url"] = self.address()
+        entry["token_url"] = f"{self.address()}/o/token/"
+        entry["users"].update(created.get("users", {}))
+        entry["oauth_clients"].update(created.get("oauth_clients", {}))
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            json.dump(all_creds, fh, indent=2, ensure_ascii=False)
+            fh.write("\n")
 
 
 def _api_argv(ctx: Context, port_name: str) -> list[str]:

@@ -35,6 +35,7 @@ INSTALLED_APPS = [
     "letsema_api.lending",
     "letsema_api.ledger",
     "letsema_api.outbox",
+    "letsema_api.demo",
     # Domain apps (borrowers, loans, ...) go here, each with apis.py / selectors.py / services.py.
 ]
 

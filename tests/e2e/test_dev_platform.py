@@ -171,6 +171,35 @@ class TestDevPlatform:
             assert body["status"] == "ready", body
             assert body["checks"]["database"]["role"] == f"{tenant}_owner"
 
+    def test_demo_users_get_tokens_and_a_token_works_only_at_its_own_tenant(self, platform_env: dict[str, str]) -> None:
+        import requests
+
+        creds = json.loads((Path(platform_env["LETSEMA_STATE_DIR"]) / "demo-credentials.json").read_text())
+        assert set(creds) == {"khotso", "tsepo"}
+        assert (
+            oct((Path(platform_env["LETSEMA_STATE_DIR"]) / "demo-credentials.json").stat().st_mode & 0o777) == "0o600"
+        )
+        khotso, tsepo = creds["khotso"], creds["tsepo"]
+        assert set(khotso["users"]) == {"admin", "manager", "officer", "officer2", "auditor", "mpesa"}
+        client = khotso["oauth_clients"]["letsema-staff-app"]
+        token = requests.post(
+            khotso["token_url"],
+            data={"grant_type": "password", "username": "officer", "password": khotso["users"]["officer"]["password"]},
+            auth=(client["client_id"], client["client_secret"]),
+            timeout=30,
+        )
+        assert token.status_code == 200, token.text
+        bearer = {"Authorization": f"Bearer {token.json()['access_token']}"}
+        listed = requests.get(f"{khotso['url']}/api/v1/borrowers/", headers=bearer, timeout=30)
+        assert listed.status_code == 200, listed.text
+        assert listed.json()["count"] == 4
+        products = requests.get(f"{khotso['url']}/api/v1/loan-products/", headers=bearer, timeout=30)
+        assert {p["code"] for p in products.json()["results"]} == {"BIZ-MONTHLY", "GROUP-WEEKLY"}
+        # Tenants cannot see each other: Khotso's token means nothing to Tšepo.
+        refused = requests.get(f"{tsepo['url']}/api/v1/borrowers/", headers=bearer, timeout=30)
+        assert refused.status_code == 401
+        assert refused.json()["code"] in {"not_authenticated", "authentication_failed"}
+
     def test_dynamic_credentials_work_after_restart(self, platform_env: dict[str, str]) -> None:
         import psycopg
 
