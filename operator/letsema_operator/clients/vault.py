@@ -12,6 +12,12 @@ import hvac.exceptions
 from letsema_operator.builders.vault import VaultMounts, VaultTenantPlan
 
 logger = logging.getLogger(__name__)
+_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600}
+
+
+def duration_seconds(text: str) -> int:
+    """Seconds in a spec duration such as ``90s``, ``15m`` or ``1h`` (the CRD's pattern)."""
+    return int(text[:-1]) * _UNIT_SECONDS[text[-1]]
 
 
 class VaultClient:
@@ -83,24 +89,53 @@ class VaultClient:
                                                               mount_point=self.mounts.database)
 
     def ensure_policies_and_roles(self, plan: VaultTenantPlan) -> None:
+        """Write the role, policies and keys that differ from the plan; identical ones are left alone, so a
+        repeated reconcile never rewrites what applications are using (OpenBao can fail a credential
+        request with "transaction commit failed" while its role is being rewritten)."""
         role = plan.role
-        self._client.secrets.database.create_role(
-            name=plan.role_name, db_name=role["db_name"], creation_statements=role["creation_statements"],
-            revocation_statements=role["revocation_statements"], default_ttl=role["default_ttl"],
-            max_ttl=role["max_ttl"], mount_point=self.mounts.database)
-        self._client.sys.create_or_update_policy(name=plan.policy_name, policy=plan.policy_hcl)
+        if not self._role_matches(plan):
+            self._client.secrets.database.create_role(
+                name=plan.role_name, db_name=role["db_name"], creation_statements=role["creation_statements"],
+                revocation_statements=role["revocation_statements"], default_ttl=role["default_ttl"],
+                max_ttl=role["max_ttl"], mount_point=self.mounts.database)
+        if self._read_data(f"sys/policies/acl/{plan.policy_name}").get("policy") != plan.policy_hcl:
+            self._client.sys.create_or_update_policy(name=plan.policy_name, policy=plan.policy_hcl)
         k8s = plan.kubernetes_role
-        self._client.auth.kubernetes.create_role(
-            name=plan.kubernetes_role_name, bound_service_account_names=k8s["bound_service_account_names"],
-            bound_service_account_namespaces=k8s["bound_service_account_namespaces"],
-            policies=k8s["policies"], ttl=k8s["ttl"], mount_point=self.mounts.kubernetes_auth)
+        current = self._read_data(f"auth/{self.mounts.kubernetes_auth}/role/{plan.kubernetes_role_name}")
+        if (current.get("bound_service_account_names") != k8s["bound_service_account_names"]
+                or current.get("bound_service_account_namespaces") != k8s["bound_service_account_namespaces"]
+                or current.get("token_policies") != k8s["policies"]
+                or current.get("token_ttl") != duration_seconds(k8s["ttl"])):
+            self._client.auth.kubernetes.create_role(
+                name=plan.kubernetes_role_name, bound_service_account_names=k8s["bound_service_account_names"],
+                bound_service_account_namespaces=k8s["bound_service_account_namespaces"],
+                policies=k8s["policies"], ttl=k8s["ttl"], mount_point=self.mounts.kubernetes_auth)
         try:
             self._client.secrets.transit.read_key(name=plan.transit_key, mount_point=self.mounts.transit)
         except hvac.exceptions.InvalidPath:
             self._client.secrets.transit.create_key(name=plan.transit_key, key_type="aes256-gcm96",
                                                     mount_point=self.mounts.transit)
-        self._client.write_data(f"sys/policies/password/{plan.password_policy_name}",
-                                data={"policy": plan.password_policy_hcl})
+        password_policy_path = f"sys/policies/password/{plan.password_policy_name}"
+        if self._read_data(password_policy_path).get("policy") != plan.password_policy_hcl:
+            self._client.write_data(password_policy_path, data={"policy": plan.password_policy_hcl})
+
+    def _read_data(self, path: str) -> dict[str, Any]:
+        try:
+            response = self._client.read(path)
+        except hvac.exceptions.InvalidPath:
+            return {}
+        data: dict[str, Any] = (response or {}).get("data") or {}
+        return data
+
+    def _role_matches(self, plan: VaultTenantPlan) -> bool:
+        current = self._read_data(f"{self.mounts.database}/roles/{plan.role_name}")
+        role = plan.role
+        return bool(current
+                    and current.get("db_name") == role["db_name"]
+                    and current.get("creation_statements") == role["creation_statements"]
+                    and current.get("revocation_statements") == role["revocation_statements"]
+                    and current.get("default_ttl") == duration_seconds(role["default_ttl"])
+                    and current.get("max_ttl") == duration_seconds(role["max_ttl"]))
 
     def ensure_app_secrets(self, plan: VaultTenantPlan) -> None:
         """Create the tenant's application secrets once; an existing secret is never overwritten."""
@@ -155,7 +190,9 @@ class VaultClient:
             self._client.secrets.transit.update_key_configuration(
                 name=plan.transit_key, deletion_allowed=True, mount_point=self.mounts.transit)
             self._client.secrets.transit.delete_key(name=plan.transit_key, mount_point=self.mounts.transit)
-        except hvac.exceptions.InvalidPath:
-            pass
+        except (hvac.exceptions.InvalidPath, hvac.exceptions.InvalidRequest) as error:
+            # Already gone (a repeated cleanup): Transit answers 400 "no existing key named ...".
+            if "no existing key" not in str(error) and not isinstance(error, hvac.exceptions.InvalidPath):
+                raise
         for path in (plan.kv_app_path, plan.kv_mongodb_path):
             self._client.secrets.kv.v2.delete_metadata_and_all_versions(path=path, mount_point=self.mounts.kv)
