@@ -95,7 +95,7 @@ def cmd_manage(ctx: Context, tenant_id: str, args: list[str]) -> int:
     """Run ``django-admin <args>`` with the tenant's environment (its database, Vault login, registry)."""
     tenant = next(t for t in TENANTS if t.tenant_id == tenant_id)
     env = {**os.environ, **tenant_env(ctx, tenant)}
-    return subprocess.call([sys.executable, "-m", "django", *(args or ["help"])], env=env)
+    return subprocess.call([sys.executable, "-m", "letsema_api", *(args or ["help"])], env=env)
 
 
 def cmd_reset(ctx: Context, *, yes: bool) -> int:

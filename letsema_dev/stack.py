@@ -407,7 +407,7 @@ class TenantApi(ManagedProcess):
         log.parent.mkdir(parents=True, exist_ok=True)
         with open(log, "ab") as out:
             done = subprocess.run(
-                [sys.executable, "-m", "django", "migrate", "--no-input"],
+                [sys.executable, "-m", "letsema_api", "migrate", "--no-input"],
                 env=env,
                 stdout=out,
                 stderr=subprocess.STDOUT,
@@ -424,7 +424,7 @@ class TenantApi(ManagedProcess):
         assert self.tenant is not None
         with open(log, "ab") as err:
             done = subprocess.run(
-                [sys.executable, "-m", "django", "seed_demo", "--json"],
+                [sys.executable, "-m", "letsema_api", "seed_demo", "--json"],
                 env=env, stdout=subprocess.PIPE, stderr=err, cwd=self.cwd, timeout=600,
             )  # fmt: skip
         if done.returncode != 0:
@@ -467,7 +467,7 @@ def _tenant_env(tenant: TenantSpec, ctx: Context) -> dict[str, str]:
 
 
 def _relay_argv(ctx: Context) -> list[str]:
-    return [sys.executable, "-m", "django", "relay_credit_events", "--no-progress"]
+    return [sys.executable, "-m", "letsema_api", "relay_credit_events", "--no-progress"]
 
 
 def _relay_health(ctx: Context, name: str) -> bool:
