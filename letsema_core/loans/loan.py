@@ -341,10 +341,11 @@ class Loan:
         return sum((b.total for b in self.balances if b.due_date < as_of), _ZERO)
 
     def days_past_due_on(self, *, as_of: date) -> int:
-        """DPD as of ``as_of`` from the current balances; 0 unless the loan is active."""
+        """DPD as of ``as_of``, counting only the repayments dated on or before it (a payment posted
+        later but dated after ``as_of`` did not cure that day's arrears); 0 unless the loan is active."""
         if self.status is not LoanStatus.ACTIVE:
             return 0
-        return days_past_due(balances=self.balances, as_of=as_of)
+        return days_past_due(balances=self._balances_before_close_of(as_of), as_of=as_of)
 
     def transaction(self, transaction_id: str) -> LoanTransaction:
         """The ledger entry with this id. Raises ``NotFound``."""

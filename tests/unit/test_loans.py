@@ -378,3 +378,9 @@ class TestReading:
     def test_days_past_due_on_a_date(self) -> None:
         loan = make_loan()
         assert loan.days_past_due_on(as_of=date(2026, 2, 10)) == 10
+
+    def test_days_past_due_on_a_date_ignores_payments_dated_after_it(self) -> None:
+        loan = make_loan()
+        loan.record_repayment(on=date(2026, 2, 20), amount="110.00")  # cures #1 on 20 Feb, not before
+        assert loan.days_past_due_on(as_of=date(2026, 2, 10)) == 10
+        assert loan.days_past_due_on(as_of=date(2026, 2, 20)) == 0

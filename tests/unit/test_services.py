@@ -697,6 +697,14 @@ class TestCloseOfBusinessAndWriteOff:
         ]
         assert arrears == [89, 90, 91]
 
+    def test_a_late_run_reports_the_arrears_of_its_date(self, khotso: Mfi) -> None:
+        khotso.onboard_and_lend()
+        khotso.repay("1000.00", on=date(2026, 2, 20))  # cures #1 (945.60 + the 47.28 penalty) on 20 Feb
+        self.run(khotso, date(2026, 2, 9))  # late: #1 was 4 days past due on 9 Feb
+        [event] = [e for e in khotso.outbox.all_events if e.event_type is AccountEventType.ARREARS_CHANGED]
+        assert (event.as_of, event.days_past_due) == (date(2026, 2, 9), 4)
+        assert khotso.loans.get("L-1").days_past_due == 4
+
     def test_write_off_reports_the_principal_written_off(self, khotso: Mfi) -> None:
         khotso.onboard_and_lend()
         self.run(khotso, date(2026, 6, 10))
