@@ -141,3 +141,35 @@ class TestDisbursementIsAtomic:
         assert ok(officer.get(f"/api/v1/loan-applications/{application_id}/"))["status"] == "approved"
         monkeypatch.undo()
         assert ok(officer.post(f"/api/v1/loan-applications/{application_id}/disburse/"), 201)["status"] == "active"
+
+
+class TestRetriedWrites:
+    def test_a_retried_application_or_disbursement_with_its_key_happens_once(
+        self, as_role: Any, borrower_id: str, product_id: str
+    ) -> None:
+        from letsema_api.lending.models import Loan, LoanApplication
+
+        officer, manager = as_role("loan_officer"), as_role("branch_manager")
+        body = {"borrower_id": borrower_id, "product_id": product_id, "principal": "10000.00", "term_in_periods": 12}
+        key = {"Idempotency-Key": f"app-{uuid.uuid4()}"}
+        first = officer.post("/api/v1/loan-applications/", body, **key)
+        again = officer.post("/api/v1/loan-applications/", body, **key)
+        assert ok(again, 201) == ok(first, 201)
+        assert again["Idempotent-Replayed"] == "true"
+        assert LoanApplication.objects.filter(borrower_id=borrower_id).count() == 1
+        error(
+            officer.post("/api/v1/loan-applications/", {**body, "term_in_periods": 6}, **key),
+            409,
+            "idempotency_key_conflict",
+        )
+
+        application_id = ok(first, 201)["id"]
+        ok(officer.post(f"/api/v1/loan-applications/{application_id}/submit/"))
+        ok(officer.post(f"/api/v1/loan-applications/{application_id}/assess/"))
+        ok(manager.post(f"/api/v1/loan-applications/{application_id}/approve/"))
+        url = f"/api/v1/loan-applications/{application_id}/disburse/"
+        key = {"Idempotency-Key": f"dis-{uuid.uuid4()}"}
+        loan = ok(officer.post(url, {"disbursed_on": "2026-01-05"}, **key), 201)
+        assert ok(officer.post(url, {"disbursed_on": "2026-01-05"}, **key), 201) == loan
+        assert Loan.objects.filter(application_ref=application_id).count() == 1
+        error(officer.post(url, {"disbursed_on": "2026-01-05"}), 409, "illegal_application_transition")

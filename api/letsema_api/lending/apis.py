@@ -4,6 +4,7 @@ OutputSerializer. No rule lives here; errors reach the one handler as the core r
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import date
 from typing import Any, ClassVar
 
@@ -57,6 +58,51 @@ def paginated(view: APIView, request: Request, rows: QuerySet[Any], filterset: A
     paginator = Pagination()
     page = paginator.paginate_queryset(filtered.qs, request, view=view)
     return paginator.get_paginated_response(output(page, many=True).data)
+
+
+IDEMPOTENCY_PARAMETER = OpenApiParameter(
+    "Idempotency-Key",
+    str,
+    OpenApiParameter.HEADER,
+    description="A repeat returns the original response and changes nothing; 8-200 of [A-Za-z0-9._:-]",
+)
+
+
+def idempotency_key(request: Request, *, required: bool) -> str | None:
+    key: str | None = request.headers.get("Idempotency-Key")
+    if not key:
+        if required:
+            raise ValidationError("the Idempotency-Key header is required", field="Idempotency-Key", rule="required")
+        return None
+    if not IDEMPOTENCY_KEY.match(key):
+        raise ValidationError(
+            "the Idempotency-Key must be 8 to 200 of A-Z a-z 0-9 . _ : -", field="Idempotency-Key", rule="format"
+        )
+    return key
+
+
+def idempotent(
+    request: Request,
+    *,
+    scope: str,
+    key: str | None,
+    produce: Callable[[], tuple[int, dict[str, Any]]],
+    lock: Callable[[], None] | None = None,
+) -> Response:
+    """``produce()`` → ``(status, body)``, once per ``Idempotency-Key`` when one is sent."""
+    if key is None:
+        status, body = produce()
+        return Response(body, status=status)
+    stored = services.idempotent_response(
+        scope=scope,
+        key=key,
+        fingerprint=services.request_fingerprint(method=request.method or "", path=request.path, body=request.data),
+        actor=actor(request),
+        produce=produce,
+        lock=lock,
+    )
+    headers = {"Idempotent-Replayed": "true"} if stored.replayed else {}
+    return Response(stored.body, status=stored.status, headers=headers)
 
 
 def filter_parameters(filterset: Any) -> list[OpenApiParameter]:
@@ -141,20 +187,28 @@ class ApplicationListCreateApi(APIView):  # type: ignore[misc]
         )
 
     @extend_schema(
-        request=InputSerializer, responses={201: ApplicationOutputSerializer}, operation_id="loan_applications_create"
+        request=InputSerializer,
+        parameters=[IDEMPOTENCY_PARAMETER],
+        responses={201: ApplicationOutputSerializer},
+        operation_id="loan_applications_create",
     )
     def post(self, request: Request) -> Response:
+        key = idempotency_key(request, required=False)
         body = self.InputSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         data = body.validated_data
-        application = services.application_create(
-            actor=actor(request),
-            borrower_id=data["borrower_id"],
-            product_id=data["product_id"],
-            principal=data["principal"],
-            term_in_periods=data["term_in_periods"],
-        )
-        return application_response(application.application_id, status=201)
+
+        def produce() -> tuple[int, dict[str, Any]]:
+            application = services.application_create(
+                actor=actor(request),
+                borrower_id=data["borrower_id"],
+                product_id=data["product_id"],
+                principal=data["principal"],
+                term_in_periods=data["term_in_periods"],
+            )
+            return 201, dict(ApplicationOutputSerializer(selectors.application_get(application.application_id)).data)
+
+        return idempotent(request, scope="loan_application.create", key=key, produce=produce)
 
 
 class ApplicationDetailApi(APIView):  # type: ignore[misc]
@@ -285,18 +339,32 @@ class ApplicationDisburseApi(APIView):  # type: ignore[misc]
         first_repayment_date = serializers.DateField(required=False, default=None)
 
     @extend_schema(
-        request=InputSerializer, responses={201: LoanOutputSerializer}, operation_id="loan_applications_disburse"
+        request=InputSerializer,
+        parameters=[IDEMPOTENCY_PARAMETER],
+        responses={201: LoanOutputSerializer},
+        operation_id="loan_applications_disburse",
     )
     def post(self, request: Request, application_id: str) -> Response:
+        key = idempotency_key(request, required=False)
         body = self.InputSerializer(data=request.data or {})
         body.is_valid(raise_exception=True)
-        loan = services.application_disburse(
-            actor=actor(request),
-            application_id=application_id,
-            on=body.validated_data["disbursed_on"],
-            first_repayment_date=body.validated_data["first_repayment_date"],
+
+        def produce() -> tuple[int, dict[str, Any]]:
+            loan = services.application_disburse(
+                actor=actor(request),
+                application_id=application_id,
+                on=body.validated_data["disbursed_on"],
+                first_repayment_date=body.validated_data["first_repayment_date"],
+            )
+            return 201, dict(LoanOutputSerializer(selectors.loan_get(loan.loan_id)).data)
+
+        return idempotent(
+            request,
+            scope="loan_application.disburse",
+            key=key,
+            produce=produce,
+            lock=lambda: services.lock_application(application_id),
         )
-        return Response(LoanOutputSerializer(selectors.loan_get(loan.loan_id)).data, status=201)
 
 
 class LoanListApi(APIView):  # type: ignore[misc]
@@ -440,28 +508,25 @@ class LoanRepaymentApi(APIView):  # type: ignore[misc]
         operation_id="loans_repayments_create",
     )
     def post(self, request: Request, loan_id: str) -> Response:
-        key = request.headers.get("Idempotency-Key")
-        if not key:
-            raise ValidationError("the Idempotency-Key header is required", field="Idempotency-Key", rule="required")
-        if not IDEMPOTENCY_KEY.match(key):
-            raise ValidationError(
-                "the Idempotency-Key must be 8 to 200 of A-Z a-z 0-9 . _ : -", field="Idempotency-Key", rule="format"
-            )
+        key = idempotency_key(request, required=True)
         body = self.InputSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         data = body.validated_data
-        stored = services.repayment_post(
-            actor=actor(request),
-            loan_id=loan_id,
-            amount=data["amount"],
-            on=data["on"],
-            external_ref=data["external_ref"],
-            idempotency_key=key,
-            fingerprint=services.request_fingerprint(method="POST", path=request.path, body=request.data),
-            render=repayment_body,
+
+        def produce() -> tuple[int, dict[str, Any]]:
+            after, result = services.repayment_post(
+                actor=actor(request),
+                loan_id=loan_id,
+                amount=data["amount"],
+                on=data["on"],
+                external_ref=data["external_ref"],
+                idempotency_key=key,
+            )
+            return 201, repayment_body(loan_id, after, result)
+
+        return idempotent(
+            request, scope="repayment", key=key, produce=produce, lock=lambda: services.lock_loan(loan_id)
         )
-        headers = {"Idempotent-Replayed": "true"} if stored.replayed else {}
-        return Response(stored.body, status=stored.status, headers=headers)
 
 
 class LoanWriteOffApi(APIView):  # type: ignore[misc]

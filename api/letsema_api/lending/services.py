@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -321,6 +322,45 @@ def _ports() -> dict[str, Any]:
     }
 
 
+def idempotent_response(
+    *,
+    scope: str,
+    key: str,
+    fingerprint: str,
+    actor: Actor,
+    produce: Callable[[], tuple[int, dict[str, Any]]],
+    lock: Callable[[], None] | None = None,
+) -> StoredResponse:
+    """Run ``produce`` once per ``(scope, key)`` and keep its response; a repeat gets it back.
+
+    ``lock`` (e.g. ``lock_loan``) runs first, so a concurrent repeat waits for the first request and then
+    finds its response. A repeat returns the original status and body (``replayed``) and runs nothing;
+    the same key with another ``fingerprint`` (method, path, body) raises ``IdempotencyKeyConflict`` (409).
+    Nothing is kept when ``produce`` raises: the request's transaction rolls back and a retry runs again.
+    """
+    if lock is not None:
+        lock()
+    record = models.IdempotencyRecord.objects.filter(scope=scope, key=key).first()
+    if record is not None:
+        if record.fingerprint != fingerprint:
+            raise IdempotencyKeyConflict(
+                "this Idempotency-Key was used for a different request", details={"idempotency_key": key}
+            )
+        return StoredResponse(record.response_status, record.response_body, replayed=True)
+    status, body = produce()
+    models.IdempotencyRecord.objects.create(
+        scope=scope, key=key, fingerprint=fingerprint, response_status=status, response_body=body, created_by=actor.name
+    )
+    return StoredResponse(status, body, replayed=False)
+
+
+def lock_application(application_id: str) -> None:
+    """``SELECT … FOR UPDATE`` on the application row (a retried disbursement waits for the first)."""
+    rows = models.LoanApplication.objects.select_for_update().filter(id=application_id).values_list("id", flat=True)
+    if not list(rows[:1]):
+        raise NotFound(entity="loan application", key=application_id)
+
+
 def repayment_post(
     *,
     actor: Actor,
@@ -328,26 +368,11 @@ def repayment_post(
     amount: Decimal,
     on: date | None,
     external_ref: str | None,
-    idempotency_key: str,
-    fingerprint: str,
-    render: Any,
-) -> StoredResponse:
-    """Post a repayment once per ``Idempotency-Key``.
-
-    The loan row is locked first, so a concurrent repeat waits and then finds the stored response. A
-    repeat returns the original status and body (``replayed``) and moves no money; the same key with
-    another fingerprint raises ``IdempotencyKeyConflict`` (409). ``render(loan_id, loan_state, result)``
-    builds the body.
-    Raises as ``record_repayment`` does (``OverpaymentRefused`` 422 with the payoff amount, ...).
-    """
-    lock_loan(loan_id)
-    record = models.IdempotencyRecord.objects.filter(scope="repayment", key=idempotency_key).first()
-    if record is not None:
-        if record.fingerprint != fingerprint:
-            raise IdempotencyKeyConflict(
-                "this Idempotency-Key was used for a different request", details={"idempotency_key": idempotency_key}
-            )
-        return StoredResponse(record.response_status, record.response_body, replayed=True)
+    idempotency_key: str | None,
+) -> tuple[dict[str, Any], RepaymentResult]:
+    """Post a repayment (``record_repayment``: journal entries, registry event) and audit it; returns the
+    loan's state after it and the core's result. Call under ``lock_loan`` (``idempotent_response``).
+    Raises as ``record_repayment`` does (``OverpaymentRefused`` 422 with the payoff amount, ...)."""
     before = stored_loan_state(loan_id)
     result = core.record_repayment(
         loan_id=loan_id,
@@ -360,15 +385,6 @@ def repayment_post(
         **_ports(),
     )
     after = stored_loan_state(loan_id)
-    body = render(loan_id, after, result)
-    models.IdempotencyRecord.objects.create(
-        scope="repayment",
-        key=idempotency_key,
-        fingerprint=fingerprint,
-        response_status=201,
-        response_body=body,
-        created_by=actor.name,
-    )
     record_audit(
         actor=actor.name,
         action="loan.repayment",
@@ -377,7 +393,7 @@ def repayment_post(
         before=before,
         after={**after, "transaction_id": result.transaction.transaction_id, "amount": str(amount)},
     )
-    return StoredResponse(201, body, replayed=False)
+    return after, result
 
 
 def repayment_reverse(
