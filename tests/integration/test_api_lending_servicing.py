@@ -162,6 +162,9 @@ class TestRetriedWrites:
             409,
             "idempotency_key_conflict",
         )
+        # A key is its caller's own: another user's same key is another request.
+        other = ok(manager.post("/api/v1/loan-applications/", {**body, "term_in_periods": 6}, **key), 201)
+        assert other["id"] != ok(first, 201)["id"]
 
         application_id = ok(first, 201)["id"]
         ok(officer.post(f"/api/v1/loan-applications/{application_id}/submit/"))

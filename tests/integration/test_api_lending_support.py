@@ -156,7 +156,7 @@ def product_id(django_api: Any) -> str:
 def borrower_id(django_api: Any) -> str:
     """A borrower with a fresh national ID and an active consent to credit reports."""
     from letsema_api.borrowers.repositories import DjangoConsentRepository
-    from letsema_api.lending.services import borrower_repository
+    from letsema_api.borrowers.services import borrower_repository
 
     from letsema_core.services import record_consent, register_borrower
 

@@ -70,7 +70,8 @@ class TestRelayThroughAnOutage:
         self, own_ferretdb: Any, as_role: Any, borrower_id: str, product_id: str, django_api: Any
     ) -> None:
         from django.core.management.base import CommandError
-        from letsema_api.lending.services import borrower_repository, hasher
+        from letsema_api.borrowers.services import borrower_repository
+        from letsema_api.lending.services import hasher
         from letsema_api.outbox.models import OutboxEvent
 
         from letsema_core.credit.keys import borrower_key

@@ -173,7 +173,7 @@ class IdempotencyRecord(models.Model):  # type: ignore[misc]
     """The response to a request sent with an ``Idempotency-Key``: a repeat gets it back unchanged.
 
     ``fingerprint`` is a SHA-256 of the method, path and canonical body; the same key with another
-    fingerprint is refused (409).
+    fingerprint is refused (409). Keys are per caller (``created_by``).
     """
 
     id = models.BigAutoField(primary_key=True)
@@ -186,4 +186,9 @@ class IdempotencyRecord(models.Model):  # type: ignore[misc]
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
-        constraints = (models.UniqueConstraint(fields=("scope", "key"), name="lending_idempotency_unique_key"),)
+        # A key is its caller's own (as with payment APIs): two callers never collide on one.
+        constraints = (
+            models.UniqueConstraint(
+                fields=("scope", "created_by", "key"), name="lending_idempotency_unique_caller_key"
+            ),
+        )

@@ -20,7 +20,8 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from letsema_api.borrowers.repositories import DjangoBorrowerRepository, DjangoConsentRepository
+from letsema_api.borrowers.repositories import DjangoConsentRepository
+from letsema_api.borrowers.services import borrower_repository
 from letsema_api.common.audit import record_audit
 from letsema_api.credit.registry_client import current_tenant, get_registry, registry_calls
 from letsema_api.ledger.repositories import DjangoJournal
@@ -76,11 +77,6 @@ class Actor:
 
 def hasher() -> KeyedHasher:
     return get_vault().keyed_hasher()
-
-
-def borrower_repository() -> DjangoBorrowerRepository:
-    vault = get_vault()
-    return DjangoBorrowerRepository(cipher=vault, hasher=vault.keyed_hasher())
 
 
 # ------------------------------------------------------------------------------------ snapshots
@@ -331,7 +327,7 @@ def idempotent_response(
     produce: Callable[[], tuple[int, dict[str, Any]]],
     lock: Callable[[], None] | None = None,
 ) -> StoredResponse:
-    """Run ``produce`` once per ``(scope, key)`` and keep its response; a repeat gets it back.
+    """Run ``produce`` once per ``(scope, caller, key)`` and keep its response; a repeat gets it back.
 
     ``lock`` (e.g. ``lock_loan``) runs first, so a concurrent repeat waits for the first request and then
     finds its response. A repeat returns the original status and body (``replayed``) and runs nothing;
@@ -340,7 +336,7 @@ def idempotent_response(
     """
     if lock is not None:
         lock()
-    record = models.IdempotencyRecord.objects.filter(scope=scope, key=key).first()
+    record = models.IdempotencyRecord.objects.filter(scope=scope, created_by=actor.name, key=key).first()
     if record is not None:
         if record.fingerprint != fingerprint:
             raise IdempotencyKeyConflict(
