@@ -4,7 +4,7 @@
 from django.db import migrations, models
 
 
-class Migration(migrations.Migration):
+class Migration(migrations.Migration):  # type: ignore[misc]
     dependencies = [
         ("lending", "0001_initial"),
     ]
