@@ -115,6 +115,11 @@ class TestAuditAndJournal:
             "185.09",
         ]
         error(auditor.get("/api/v1/journal-entries/", date_from="March"), 400, "validation_error")
+        assert error(auditor.get("/api/v1/journal-entries/", lone=loan_id), 400, "validation_error")["details"] == {
+            "field": "lone",
+            "rule": "unknown_field",
+        }
+        error(auditor.client.get(f"/api/v1/journal-entries/?loan={loan_id}&loan=x"), 400, "validation_error")
 
 
 class TestDisbursementIsAtomic:

@@ -20,7 +20,8 @@ from rest_framework.views import APIView
 
 from letsema_api.accounts.permissions import Action, principal_of
 from letsema_api.common.pagination import Pagination
-from letsema_api.common.serializers import InputSerializer, MoneyField
+from letsema_api.common.pagination import paginated as paginated_schema
+from letsema_api.common.serializers import InputSerializer, MoneyField, query_data
 from letsema_api.lending import models, selectors, services
 from letsema_core.credit import assessment_to_dict
 from letsema_core.errors import ValidationError
@@ -46,9 +47,14 @@ def _positive_int(request: Request, name: str, *, maximum: int | None = None) ->
 
 
 def paginated(view: APIView, request: Request, rows: QuerySet[Any], filterset: Any, output: Any) -> Response:
-    """Filter (``filterset``), then page ``rows``. A filter given empty, or a bad page number, is a 400."""
+    """Filter (``filterset``), then page ``rows``. A filter given empty, twice or unknown, or a bad page
+    number, is a 400 (as the platform's lists: a typo never passes for "no filter")."""
+    query = query_data(request)
+    unknown = sorted(set(query) - set(filterset.base_filters) - {"page", "page_size"})
+    if unknown:
+        raise ValidationError(f"unknown query parameter {unknown[0]!r}", field=unknown[0], rule="unknown_field")
     for name in filterset.base_filters:
-        if request.query_params.get(name) == "":
+        if query.get(name) == "":
             raise ValidationError(f"{name} cannot be empty", field=name, rule="blank")
     _positive_int(request, "page")
     _positive_int(request, "page_size", maximum=Pagination.max_page_size)
@@ -118,18 +124,6 @@ def filter_parameters(filterset: Any) -> list[OpenApiParameter]:
     params.append(OpenApiParameter("page", {"type": "integer", "minimum": 1}))
     params.append(OpenApiParameter("page_size", {"type": "integer", "minimum": 1, "maximum": 200}))
     return params
-
-
-def paginated_schema(child: Any, *, name: str) -> Any:
-    """The schema of a paginated list of ``child``: ``{count, next, previous, results}``."""
-    fields = {
-        "count": serializers.IntegerField(),
-        "next": serializers.URLField(allow_null=True),
-        "previous": serializers.URLField(allow_null=True),
-        "results": child(many=True),
-        "__module__": __name__,
-    }
-    return type(f"{name}Serializer", (serializers.Serializer,), fields)
 
 
 def query_date(request: Request, name: str, *, default: date) -> date:
