@@ -34,8 +34,11 @@ INSTALLED_APPS = [
     "letsema_api.credit",
     "letsema_api.lending",
     "letsema_api.ledger",
+    "letsema_api.payments",
     "letsema_api.outbox",
     "letsema_api.demo",
+    "letsema_api.reporting",
+    "letsema_api.audit",
     # Domain apps (borrowers, loans, ...) go here, each with apis.py / selectors.py / services.py.
 ]
 

@@ -37,6 +37,9 @@ urlpatterns = [
     path("api/v1/", include("letsema_api.credit.urls")),
     path("api/v1/", include("letsema_api.lending.urls")),
     path("api/v1/", include("letsema_api.ledger.urls")),
+    path("api/v1/", include("letsema_api.payments.urls")),
+    path("api/v1/", include("letsema_api.reporting.urls")),
+    path("api/v1/", include("letsema_api.audit.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
 ]

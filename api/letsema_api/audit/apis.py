@@ -1,0 +1,58 @@
+"""``/api/v1/audit-events/``: the audit trail, read-only (GET; any other method is a 405).
+
+Visible to the roles holding the ``audit`` action (mfi_admin and auditor). The events are written only
+by ``common.audit.record_audit`` inside the transaction of the change they record, and the database
+refuses UPDATE, DELETE and TRUNCATE on the table (the trigger of ``common`` migration 0001).
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from letsema_api.accounts.permissions import Action
+from letsema_api.audit import selectors
+from letsema_api.common.pagination import paginated as paginated_schema
+from letsema_api.lending.apis import filter_parameters, paginated
+from letsema_api.reporting.apis import ReadOnlyApi
+
+
+def _parameters() -> list[OpenApiParameter]:
+    params = filter_parameters(selectors.AuditEventFilter)
+    # filter_parameters types only date filters; these two take a date-time.
+    times = {"occurred_after": "inclusive", "occurred_before": "exclusive"}
+    return [
+        OpenApiParameter(p.name, OpenApiTypes.DATETIME, description=f"ISO 8601 date-time, {times[p.name]}")
+        if p.name in times
+        else p
+        for p in params
+    ]
+
+
+class AuditEventListApi(ReadOnlyApi):
+    required_actions: ClassVar[dict[str, Action]] = {"GET": Action.AUDIT}
+
+    class OutputSerializer(serializers.Serializer):  # type: ignore[misc]
+        id = serializers.IntegerField()
+        occurred_at = serializers.DateTimeField()
+        actor = serializers.CharField()
+        action = serializers.CharField()
+        entity = serializers.CharField()
+        entity_id = serializers.CharField()
+        before = serializers.JSONField(allow_null=True)
+        after = serializers.JSONField(allow_null=True)
+        request_id = serializers.CharField()
+
+    @extend_schema(
+        responses=paginated_schema(OutputSerializer, name="PaginatedAuditEventList"),
+        parameters=_parameters(),
+        operation_id="audit_events",
+        description="The append-only audit trail, newest first: who did what, when, before/after, request id.",
+    )
+    def get(self, request: Request) -> Response:
+        return paginated(self, request, selectors.audit_event_list(), selectors.AuditEventFilter, self.OutputSerializer)
