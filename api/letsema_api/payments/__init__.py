@@ -1,0 +1,1 @@
+"""Mobile-money payments: the signed M-Pesa callback and the suspense queue of unmatched receipts."""
