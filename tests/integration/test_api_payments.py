@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import threading
 import time
 import uuid
 from decimal import Decimal
@@ -313,3 +314,39 @@ class TestSuspense:
         held = ok(gateway.post(payment(loan_id, "100.00", on="2026-10-02")), 202)
         assert (held["reason"], held["loan_id"], held["payoff_at_receipt"]) == ("loan_not_active", loan_id, "0.00")
         assert [kind for kind, _ in loan_transactions(loan_id)] == ["disbursement", "write_off"]
+
+
+class TestConcurrentCallbacks:
+    @pytest.mark.parametrize("matched", [True, False], ids=["matched", "unmatched"])
+    def test_the_same_receipt_twice_at_once_moves_the_money_once(
+        self, as_role: Any, borrower_id: str, product_id: str, gateway: Gateway, matched: bool
+    ) -> None:
+        from letsema_api.ledger.models import JournalEntry
+        from letsema_api.payments.models import SuspenseItem
+
+        from tests.integration.test_api_lending_concurrency import in_thread
+
+        _, _, loan_id = approved_loan(as_role, borrower_id=borrower_id, product_id=product_id)
+        body = payment(loan_id if matched else f"nope-{uuid.uuid4().hex[:8]}", "945.60")
+        start = threading.Barrier(2)
+        results: list[Any] = [None, None]
+
+        def send() -> Any:
+            sender = Gateway(gateway.key)
+            start.wait(10)
+            return sender.post(body)
+
+        threads = [in_thread(send, results, 0), in_thread(send, results, 1)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+        assert [r.status_code for r in results] == ([200, 200] if matched else [202, 202])
+        assert results[0].json() == results[1].json()
+        assert sorted(r.get("Idempotent-Replayed", "") for r in results) == ["", "true"]
+        receipt = body["receipt_number"]
+        if matched:
+            assert loan_transactions(loan_id) == [("disbursement", "10000.00"), ("repayment", "945.60")]
+        else:
+            assert SuspenseItem.objects.filter(receipt__receipt_number=receipt).count() == 1
+            assert JournalEntry.objects.filter(entry_id=f"mpesa-{receipt}").count() == 1
