@@ -143,3 +143,57 @@ def mongo_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 def repo_root() -> Path:
     return Path(__file__).resolve().parent.parent
+
+
+def free_port_pair() -> int:
+    """A port p with p+1 also free (OpenBao's API and cluster ports)."""
+    import socket
+
+    for _ in range(50):
+        port = free_port()
+        with socket.socket() as s:
+            try:
+                s.bind((LOOPBACK, port + 1))
+            except OSError:
+                continue
+        return port
+    raise RuntimeError("no free port pair on 127.0.0.1")
+
+
+def run_letsema(env: dict[str, str], *args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
+    """Run the ``letsema`` CLI as a developer would, with ``env``; output captured."""
+    import sys
+
+    return subprocess.run(
+        [sys.executable, "-m", "letsema_dev.cli", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        stdin=subprocess.DEVNULL,
+    )
+
+
+@contextlib.contextmanager
+def dev_platform_env(name: str = "dev-platform") -> Iterator[dict[str, str]]:
+    """The environment for a private local platform: its own state folder and free ports.
+
+    The platform itself is started by the caller (``run_letsema(env, "dev", "up")``) and always
+    stopped when the context ends.
+    """
+    with service_dir(name) as state:
+        env = {
+            **os.environ,
+            "LETSEMA_STATE_DIR": str(state),
+            "LETSEMA_PG_PORT": str(free_port()),
+            "LETSEMA_PG_REPLICA_PORT": str(free_port()),
+            "LETSEMA_OPENBAO_PORT": str(free_port_pair()),
+            "LETSEMA_MONGO_PORT": str(free_port()),
+            "LETSEMA_API_KHOTSO_PORT": str(free_port()),
+            "LETSEMA_API_TSEPO_PORT": str(free_port()),
+        }
+        env.pop("LETSEMA_MONGO_URL", None)  # the supervisor's own MongoDB-protocol server
+        try:
+            yield env
+        finally:
+            run_letsema(env, "dev", "down", timeout=120)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 import socket
 import subprocess
 import sys
@@ -20,8 +19,7 @@ import hvac
 import pymongo
 import pytest
 
-from letsema_dev.procs import free_port
-from letsema_dev.testing import service_dir
+from letsema_dev.testing import dev_platform_env, run_letsema
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -37,52 +35,13 @@ SERVICES = (
 )
 
 
-def _letsema(env: dict[str, str], *args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "letsema_dev.cli", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        stdin=subprocess.DEVNULL,
-    )
+_letsema = run_letsema
 
 
 @pytest.fixture(scope="module")
 def platform_env() -> Iterator[dict[str, str]]:
-    with service_dir("dev-platform") as state:
-        yield from _platform_env(state)
-
-
-def _platform_env(state: Path) -> Iterator[dict[str, str]]:
-    env = {
-        **os.environ,
-        "LETSEMA_STATE_DIR": str(state),
-        "LETSEMA_PG_PORT": str(free_port()),
-        "LETSEMA_PG_REPLICA_PORT": str(free_port()),
-        "LETSEMA_OPENBAO_PORT": str(_free_port_pair()),
-        "LETSEMA_MONGO_PORT": str(free_port()),
-        "LETSEMA_API_KHOTSO_PORT": str(free_port()),
-        "LETSEMA_API_TSEPO_PORT": str(free_port()),
-    }
-    env.pop("LETSEMA_MONGO_URL", None)  # exercise the supervisor's own MongoDB-protocol server
-    try:
+    with dev_platform_env() as env:
         yield env
-    finally:
-        _letsema(env, "dev", "down", timeout=120)
-
-
-def _free_port_pair() -> int:
-    """A port p with p+1 also free (OpenBao's API and cluster ports)."""
-    for _ in range(50):
-        port = free_port()
-        with socket.socket() as s:
-            try:
-                s.bind(("127.0.0.1", port + 1))
-            except OSError:
-                continue
-        return port
-    raise RuntimeError("no free port pair")
 
 
 def _platform(env: dict[str, str]) -> dict[str, object]:

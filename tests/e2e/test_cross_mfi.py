@@ -1,0 +1,132 @@
+"""Two MFIs on one shared registry, through HTTP, on the local platform as ``make run`` starts it.
+
+Khotso Microfinance lends twice to a borrower; the relay publishes the loans to the registry;
+Tšepo Credit, holding the same national ID, pulls a report that shows Khotso's active loans and
+the ``ACTIVE_LOANS_ELSEWHERE`` flag; the inquiry then shows in the borrower's own credit file at
+Khotso. Every call goes over HTTP with OAuth tokens obtained as a real client would.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from letsema_dev.testing import dev_platform_env, run_letsema
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+
+NATIONAL_ID_MASK_TAIL = "0501"  # seed_demo's "Palesa Mokoena", 010203040501, at both tenants
+
+
+class Tenant:
+    def __init__(self, info: dict[str, Any]) -> None:
+        self.info = info
+        self.url = info["url"]
+        self._tokens: dict[str, str] = {}
+
+    def token(self, username: str) -> str:
+        if username not in self._tokens:
+            client = self.info["oauth_clients"]["letsema-staff-app"]
+            resp = requests.post(
+                self.info["token_url"],
+                data={
+                    "grant_type": "password",
+                    "username": username,
+                    "password": self.info["users"][username]["password"],
+                },
+                auth=(client["client_id"], client["client_secret"]),
+                timeout=30,
+            )
+            assert resp.status_code == 200, resp.text
+            self._tokens[username] = resp.json()["access_token"]
+        return self._tokens[username]
+
+    def call(self, method: str, path: str, user: str, body: Any = None, **headers: str) -> requests.Response:
+        hdrs = {"Authorization": f"Bearer {self.token(user)}", **headers}
+        return requests.request(method, f"{self.url}{path}", json=body, headers=hdrs, timeout=60)
+
+    def ok(self, method: str, path: str, user: str, body: Any = None, **headers: str) -> Any:
+        resp = self.call(method, path, user, body, **headers)
+        assert resp.status_code in (200, 201), f"{method} {path} as {user}: {resp.status_code} {resp.text}"
+        return resp.json()
+
+    def borrower_with_nid_tail(self, tail: str) -> str:
+        page = self.ok("GET", "/api/v1/borrowers/?page_size=100", "officer")
+        for row in page["results"]:
+            if any(ident.get("masked", "").endswith(tail) for ident in row.get("identifiers", [])):
+                return str(row["id"])
+        raise AssertionError(f"no seeded borrower with an ID ending {tail}: {page}")
+
+
+@pytest.fixture(scope="module")
+def tenants() -> Iterator[tuple[Tenant, Tenant]]:
+    with dev_platform_env("cross-mfi") as env:
+        up = run_letsema(env, "dev", "up")
+        assert up.returncode == 0, up.stdout + up.stderr
+        creds = json.loads((Path(env["LETSEMA_STATE_DIR"]) / "demo-credentials.json").read_text())
+        yield Tenant(creds["khotso"]), Tenant(creds["tsepo"])
+
+
+def _disburse_loan(tenant: Tenant, borrower_id: str, product_id: str) -> str:
+    app = tenant.ok(
+        "POST",
+        "/api/v1/loan-applications/",
+        "officer",
+        {"borrower_id": borrower_id, "product_id": product_id, "principal": "10000.00", "term_in_periods": 12},
+    )
+    app_id = app["id"]
+    tenant.ok("POST", f"/api/v1/loan-applications/{app_id}/submit/", "officer", {})
+    tenant.ok("POST", f"/api/v1/loan-applications/{app_id}/assess/", "officer", {})
+    # Maker-checker: the officer who applied may not approve; the branch manager does.
+    refused = tenant.call("POST", f"/api/v1/loan-applications/{app_id}/approve/", "officer", {})
+    assert refused.status_code == 403
+    tenant.ok("POST", f"/api/v1/loan-applications/{app_id}/approve/", "manager", {})
+    loan = tenant.ok(
+        "POST", f"/api/v1/loan-applications/{app_id}/disburse/", "manager", {}, **{"Idempotency-Key": str(uuid.uuid4())}
+    )
+    return str(loan.get("loan_id") or loan.get("id"))
+
+
+class TestCrossMfi:
+    def test_a_second_mfi_sees_the_first_mfis_loans_and_the_inquiry_reaches_the_borrower(
+        self, tenants: tuple[Tenant, Tenant]
+    ) -> None:
+        khotso, tsepo = tenants
+        borrower_k = khotso.borrower_with_nid_tail(NATIONAL_ID_MASK_TAIL)
+        products = khotso.ok("GET", "/api/v1/loan-products/", "officer")["results"]
+        product = next(p["id"] for p in products if p["code"] == "BIZ-MONTHLY")
+        loans = [_disburse_loan(khotso, borrower_k, product) for _ in range(2)]
+        assert len(set(loans)) == 2
+
+        # The relay (a process of the local platform) publishes the outbox; poll Tšepo's view.
+        borrower_t = tsepo.borrower_with_nid_tail(NATIONAL_ID_MASK_TAIL)
+        deadline = time.monotonic() + 60
+        report: dict[str, Any] = {}
+        while time.monotonic() < deadline:
+            pulled = tsepo.ok(
+                "POST",
+                "/api/v1/credit-reports/",
+                "officer",
+                {"borrower": borrower_t, "purpose": "new loan application"},
+                **{"Idempotency-Key": str(uuid.uuid4())},
+            )
+            report = pulled["report"]
+            if report["totals"]["active_loans"] >= 2:
+                break
+            time.sleep(1)
+        khotso_accounts = [a for a in report["accounts"] if a["lender_mfi"] == "khotso"]
+        assert len(khotso_accounts) == 2, report
+        assert all(a["principal"] == "10000.00" for a in khotso_accounts)
+        assert report["active_loans_elsewhere"] == 2
+        assert "ACTIVE_LOANS_ELSEWHERE" in {f["code"] for f in report["flags"]}
+
+        # The borrower's own credit file, at Khotso, lists Tšepo's inquiry.
+        credit_file = khotso.ok("GET", f"/api/v1/borrowers/{borrower_k}/credit-file/", "officer")
+        assert "tsepo" in {i["lender_mfi"] for i in credit_file["inquiries"]}, credit_file
