@@ -139,6 +139,13 @@ class TestSignedReceipts:
         }
         assert trial_balance_is_balanced(auditor)
 
+    def test_an_account_reference_typed_in_capitals_matches_the_loan(
+        self, as_role: Any, borrower_id: str, product_id: str, gateway: Gateway
+    ) -> None:
+        _, _, loan_id = approved_loan(as_role, borrower_id=borrower_id, product_id=product_id)
+        paid = ok(gateway.post(payment(f" {loan_id.upper()}", "945.60")), 200)
+        assert (paid["status"], paid["loan_id"]) == ("applied", loan_id)
+
     def test_a_repeated_receipt_gets_the_same_response_and_moves_no_money(
         self, as_role: Any, borrower_id: str, product_id: str, gateway: Gateway
     ) -> None:
@@ -350,3 +357,24 @@ class TestConcurrentCallbacks:
         else:
             assert SuspenseItem.objects.filter(receipt__receipt_number=receipt).count() == 1
             assert JournalEntry.objects.filter(entry_id=f"mpesa-{receipt}").count() == 1
+
+
+class TestReceiptDates:
+    def test_a_payment_dated_before_the_loan_was_disbursed_goes_to_suspense_as_unmatched(
+        self, as_role: Any, borrower_id: str, product_id: str, gateway: Gateway
+    ) -> None:
+        _, _, loan_id = approved_loan(as_role, borrower_id=borrower_id, product_id=product_id)
+        held = ok(gateway.post(payment(loan_id, "100.00", on="2026-01-04")), 202)
+        assert (held["reason"], held["loan_id"], held["received_on"]) == ("unmatched", loan_id, "2026-01-04")
+        assert loan_transactions(loan_id) == [("disbursement", "10000.00")]
+
+    def test_a_transaction_time_in_the_future_is_a_400(self, gateway: Gateway) -> None:
+        from datetime import UTC, datetime, timedelta
+
+        from letsema_api.payments.models import MobileMoneyReceipt
+
+        body = payment("no-such-loan", "10.00")
+        body["transaction_time"] = (datetime.now(UTC) + timedelta(hours=1)).isoformat()
+        refused = error(gateway.post(body), 400, "validation_error")
+        assert (refused["details"]["field"], refused["details"]["rule"]) == ("transaction_time", "not_in_future")
+        assert not MobileMoneyReceipt.objects.filter(receipt_number=body["receipt_number"]).exists()

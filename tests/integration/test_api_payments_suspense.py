@@ -37,7 +37,7 @@ SUSPENSE_URL = "/api/v1/payments/suspense/"
 
 def held(gateway: Gateway, amount: str, *, reference: str | None = None, on: str = "2026-02-05") -> dict[str, Any]:
     """A receipt sent to suspense (unmatched unless ``reference`` names a loan it exceeds)."""
-    body = ok(gateway.post(payment(reference or f"unknown-{uuid.uuid4().hex[:8]}", amount, on=on)), 202)
+    body: dict[str, Any] = ok(gateway.post(payment(reference or f"unknown-{uuid.uuid4().hex[:8]}", amount, on=on)), 202)
     assert body["status"] == "suspense"
     return body
 
@@ -185,6 +185,25 @@ class TestResolveOntoALoan:
         )
         error(resolve(manager, item["suspense_id"], {"action": "assign", "loan_id": "no-such-loan"}), 404, "not_found")
         error(resolve(manager, item["suspense_id"], {"action": "assign"}), 400, "validation_error")
+        early = error(
+            resolve(manager, item["suspense_id"], {"action": "refund", "reference": "R-2", "on": "2026-09-30"}),
+            400,
+            "validation_error",
+        )
+        assert early["details"]["rule"] == "refund_date"
         error(resolve(manager, item["suspense_id"], {"action": "refund"}), 400, "validation_error")
         assert ok(manager.get(f"{SUSPENSE_URL}{item['suspense_id']}/"))["status"] == "open"
         error(manager.get(f"{SUSPENSE_URL}no-such-item/"), 404, "not_found")
+
+    def test_a_repayment_from_suspense_cannot_be_dated_before_the_money_arrived(
+        self, as_role: Any, gateway: Gateway, borrower_id: str, product_id: str
+    ) -> None:
+        officer, _, loan_id = approved_loan(as_role, borrower_id=borrower_id, product_id=product_id)
+        item = held(gateway, "100.00", on="2026-03-10")
+        refused = error(
+            resolve(officer, item["suspense_id"], {"action": "assign", "loan_id": loan_id, "on": "2026-03-09"}),
+            400,
+            "validation_error",
+        )
+        assert (refused["details"]["field"], refused["details"]["rule"]) == ("on", "not_before_receipt")
+        assert loan_transactions(loan_id) == [("disbursement", "10000.00")]

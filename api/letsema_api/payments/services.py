@@ -163,11 +163,14 @@ def _money(value: Decimal | None) -> str | None:
 
 
 def _matching_loan(account_reference: str) -> str | None:
-    """The id of this MFI's loan the account reference names (the loan id), or None."""
+    """The id of this MFI's loan the account reference names (the loan id, as typed or in lower case: payers
+    key references in on a phone, and the API's loan ids are lower-case UUIDs), or None."""
     from letsema_api.lending.models import Loan
 
-    loan_id: str | None = Loan.objects.filter(id=account_reference).values_list("id", flat=True).first()
-    return loan_id
+    typed = account_reference.strip()
+    rows = Loan.objects.filter(id__in={typed, typed.lower()}).values_list("id", flat=True)
+    ids: list[str] = sorted(rows, key=lambda found: found != typed)
+    return ids[0] if ids else None
 
 
 def _text(value: object) -> str:
@@ -199,7 +202,8 @@ def receive_mpesa_payment(*, receipt: Receipt) -> CallbackResponse:
     when the core accepts it; otherwise a suspense item booked Dr Cash / Cr Suspense (202,
     ``status: suspense``, reason ``unmatched`` | ``exceeds_payoff`` | ``loan_not_active``). A repeat
     returns the first response and moves no money. Raises ``ReceiptConflict`` (409) for a known receipt
-    number with another amount, reference or time; ``ValidationError`` for a time in the future.
+    number with another amount, reference or time; ``ValidationError`` for a time in the future. A payment
+    dated before the named loan was disbursed is ``unmatched``.
     """
     now = timezone.now()
     if receipt.transaction_time > now + MAX_CLOCK_SKEW:
@@ -210,7 +214,8 @@ def receive_mpesa_payment(*, receipt: Receipt) -> CallbackResponse:
         _compare(stored, receipt)
         return CallbackResponse(stored.response_status, stored.response_body, replayed=True)
 
-    on = timezone.localtime(receipt.transaction_time).date()
+    # A payment system's clock may run up to the tolerance ahead of ours, even past midnight.
+    on = min(timezone.localtime(receipt.transaction_time).date(), lending.today())
     row = models.MobileMoneyReceipt(
         channel=CHANNEL,
         receipt_number=receipt.receipt_number,
@@ -240,6 +245,10 @@ def receive_mpesa_payment(*, receipt: Receipt) -> CallbackResponse:
             reason, payoff = SuspenseReason.EXCEEDS_PAYOFF, Decimal(str(refused.details["payoff_amount"]))
         except IllegalLoanTransition:
             reason, payoff = SuspenseReason.LOAN_NOT_ACTIVE, Decimal("0.00")
+        except ValidationError as refused:
+            # Paid before the loan was disbursed: not a payment of this loan.
+            if refused.rule != "not_before_disbursement":
+                raise
         else:
             txn = result.transaction
             body = {
@@ -385,6 +394,10 @@ def suspense_assign(
     before = item_state(item)
     lending.lock_loan(loan_id)
     paid_on = on or item.received_on
+    if paid_on < item.received_on:
+        raise ValidationError(
+            "a repayment from suspense cannot be dated before the money arrived", field="on", rule="not_before_receipt"
+        )
     payoff = DjangoLoanRepository().get(loan_id).payoff_amount(on=paid_on)
     # A loan that is not active has no payoff; the core refuses the repayment with the right error.
     applied = min(item.amount, payoff) if payoff > 0 else item.amount
