@@ -47,9 +47,10 @@ PERIOD = {"from": "2026-02-01", "to": "2026-08-31"}
 
 
 def wait_for_replica(django_api: DjangoApi) -> None:
-    """Until the replica has replayed everything the primary has written so far."""
+    """Until the replica has replayed everything the primary has written so far (the insert position: with
+    ``synchronous_commit`` off a commit is not yet in the write position the standby streams from)."""
     pg = django_api.platform.pg
-    [(target,)] = pg.primary.execute("SELECT pg_current_wal_lsn()::text")
+    [(target,)] = pg.primary.execute("SELECT pg_current_wal_insert_lsn()::text")
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
         [(caught_up,)] = pg.replica.execute("SELECT pg_last_wal_replay_lsn() >= %s::pg_lsn", [target])
