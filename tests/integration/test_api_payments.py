@@ -378,3 +378,19 @@ class TestReceiptDates:
         refused = error(gateway.post(body), 400, "validation_error")
         assert (refused["details"]["field"], refused["details"]["rule"]) == ("transaction_time", "not_in_future")
         assert not MobileMoneyReceipt.objects.filter(receipt_number=body["receipt_number"]).exists()
+
+
+class TestSchema:
+    def test_the_callback_is_documented_as_signed_not_oauth(self, django_api: Any) -> None:
+        from rest_framework.test import APIClient
+
+        schema = json.loads(APIClient().get("/api/schema/", {"format": "json"}).content)
+        callback = schema["paths"][CALLBACK]["post"]
+        # No OAuth token is asked for: neither the operation nor the document requires one.
+        assert "security" not in callback
+        assert "security" not in schema
+        headers = {p["name"]: p["required"] for p in callback["parameters"] if p["in"] == "header"}
+        assert headers == {"X-Letsema-Timestamp": True, "X-Letsema-Signature": True}
+        assert {"200", "202", "401", "409"} <= set(callback["responses"])
+        resolve = schema["paths"]["/api/v1/payments/suspense/{item_id}/resolve/"]["post"]
+        assert resolve["security"] == [{"oauth2": ["write"]}]

@@ -37,7 +37,7 @@ class MpesaCallbackApi(APIView):  # type: ignore[misc]
         transaction_time = serializers.DateTimeField()
 
     class OutputSerializer(serializers.Serializer):  # type: ignore[misc]
-        status = serializers.ChoiceField(choices=models.OUTCOME_CHOICES)
+        status = serializers.CharField(help_text="applied | suspense")
         receipt_number = serializers.CharField()
         amount = MoneyField()
         received_on = serializers.DateField()
@@ -50,7 +50,7 @@ class MpesaCallbackApi(APIView):  # type: ignore[misc]
         loan_status = serializers.CharField(required=False)
         outstanding_principal = MoneyField(required=False)
         suspense_id = serializers.CharField(required=False)
-        reason = serializers.ChoiceField(choices=models.REASON_CHOICES, required=False)
+        reason = serializers.CharField(required=False, help_text="unmatched | exceeds_payoff | loan_not_active")
         payoff_at_receipt = MoneyField(required=False, allow_null=True)
 
     @extend_schema(
