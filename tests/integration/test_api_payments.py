@@ -139,6 +139,32 @@ class TestSignedReceipts:
         }
         assert trial_balance_is_balanced(auditor)
 
+    def test_a_receipt_is_audited_as_the_payment_system_with_the_request_id(self, gateway: Gateway) -> None:
+        from letsema_api.common.models import AuditEvent
+
+        body = payment("no-such-loan", "12.34")
+        raw = json.dumps(body).encode()
+        stamp = str(int(time.time()))
+        request_id = f"req-{uuid.uuid4().hex}"
+        response = gateway.post_raw(
+            raw,
+            **{
+                "X-Letsema-Timestamp": stamp,
+                "X-Letsema-Signature": gateway.signature(stamp, raw),
+                "X-Request-ID": request_id,
+            },
+        )
+        held = ok(response, 202)
+        event = AuditEvent.objects.get(entity="mobile_money_receipt", action="payment.suspense", request_id=request_id)
+        assert event.actor == "webhook:mpesa"
+        assert event.after is not None
+        assert (event.after["receipt_number"], event.after["amount"], event.after["suspense_id"]) == (
+            body["receipt_number"],
+            "12.34",
+            held["suspense_id"],
+        )
+        assert PHONE[1:] not in json.dumps(event.after)
+
     def test_an_account_reference_typed_in_capitals_matches_the_loan(
         self, as_role: Any, borrower_id: str, product_id: str, gateway: Gateway
     ) -> None:

@@ -86,6 +86,41 @@ class TestSuspenseList:
         assert loan_transactions(loan_id) == [("disbursement", "10000.00")]
 
 
+class TestRoles:
+    @pytest.mark.parametrize(
+        ("role", "reads", "resolves"),
+        [
+            ("mfi_admin", 200, 200),
+            ("branch_manager", 200, 200),
+            ("loan_officer", 200, 200),
+            ("auditor", 200, 403),
+            ("integration", 403, 403),
+        ],
+    )
+    def test_each_role_reads_and_resolves_as_domain_md_says(
+        self, as_role: Any, gateway: Gateway, role: str, reads: int, resolves: int
+    ) -> None:
+        item = held(gateway, "5.00")
+        user = as_role(role)
+        assert user.get(SUSPENSE_URL).status_code == reads
+        assert user.get(f"{SUSPENSE_URL}{item['suspense_id']}/").status_code == reads
+        refund = resolve(user, item["suspense_id"], {"action": "refund", "reference": f"R-{role}"})
+        assert refund.status_code == resolves, refund.content
+        status = ok(as_role("auditor").get(f"{SUSPENSE_URL}{item['suspense_id']}/"))["status"]
+        assert status == ("refunded" if resolves == 200 else "open")
+
+    def test_a_token_without_the_write_scope_cannot_resolve(
+        self, make_user: Any, bearer: Any, gateway: Gateway
+    ) -> None:
+        from tests.integration.test_api_lending_support import Http
+
+        officer = make_user("loan_officer")
+        reader = Http(officer, bearer(officer, "read"))
+        item = held(gateway, "6.00")
+        assert ok(reader.get(f"{SUSPENSE_URL}{item['suspense_id']}/"))["status"] == "open"
+        error(resolve(reader, item["suspense_id"], {"action": "refund", "reference": "R-x"}), 403, "insufficient_scope")
+
+
 class TestResolveOntoALoan:
     def test_an_unmatched_receipt_assigned_to_a_loan_is_repaid_from_suspense(
         self, as_role: Any, gateway: Gateway, borrower_id: str, product_id: str
