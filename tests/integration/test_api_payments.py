@@ -420,3 +420,26 @@ class TestSchema:
         assert {"200", "202", "401", "409"} <= set(callback["responses"])
         resolve = schema["paths"]["/api/v1/payments/suspense/{item_id}/resolve/"]["post"]
         assert resolve["security"] == [{"oauth2": ["write"]}]
+
+
+class TestOverTheWire:
+    def test_a_callback_signed_over_the_exact_bytes_sent_is_accepted_by_the_served_api(
+        self, live_api: Any, gateway: Gateway, as_role: Any, borrower_id: str, product_id: str
+    ) -> None:
+        import requests
+
+        _, _, loan_id = approved_loan(as_role, borrower_id=borrower_id, product_id=product_id)
+        # Unusual but valid JSON spacing: the signature covers the bytes, not a re-serialisation.
+        raw = json.dumps(payment(loan_id, "945.60"), indent=3).encode()
+        stamp = str(int(time.time()))
+        headers = {
+            "Content-Type": "application/json",
+            "X-Letsema-Timestamp": stamp,
+            "X-Letsema-Signature": gateway.signature(stamp, raw),
+        }
+        paid = requests.post(f"{live_api.url}{CALLBACK}", data=raw, headers=headers, timeout=30)
+        assert paid.status_code == 200, paid.text
+        assert (paid.json()["status"], paid.json()["loan_id"]) == ("applied", loan_id)
+        compact = json.dumps(json.loads(raw)).encode()
+        refused = requests.post(f"{live_api.url}{CALLBACK}", data=compact, headers=headers, timeout=30)
+        assert (refused.status_code, refused.json()["code"]) == (401, "invalid_signature")
