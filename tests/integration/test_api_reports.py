@@ -287,6 +287,26 @@ class TestCsv:
         assert body["details"]["field"] == "as_of"
 
 
+class TestSchema:
+    @pytest.mark.parametrize("name", ["portfolio", "par", "ageing", "collections"])
+    def test_each_report_documents_json_csv_and_its_format_parameter(self, django_api: DjangoApi, name: str) -> None:
+        import json
+
+        from rest_framework.test import APIClient
+
+        schema = json.loads(APIClient().get("/api/schema/", {"format": "json"}).content)
+        operation = schema["paths"][f"/api/v1/reports/{name}/"]["get"]
+        content = operation["responses"]["200"]["content"]
+        assert content["text/csv"]["schema"] == {"type": "string"}
+        assert content["application/json"]["schema"]["$ref"].startswith("#/components/schemas/")
+        parameters = {p["name"]: p for p in operation["parameters"]}
+        assert parameters["format"]["schema"]["enum"] == ["json", "csv"]
+        dates = {"from", "to"} if name == "collections" else {"as_of"}
+        assert {n for n, p in parameters.items() if p["schema"].get("format") == "date"} == dates
+        assert operation["security"] == [{"oauth2": ["reports"]}]
+        assert set(schema["paths"][f"/api/v1/reports/{name}/"]) == {"get"}
+
+
 class TestQueryValidation:
     @pytest.mark.parametrize("name", ["portfolio", "par", "ageing"])
     def test_a_bad_as_of_is_a_400_naming_it(self, as_role: Any, name: str) -> None:

@@ -94,7 +94,12 @@ def report_schema(output: Any, query: Any, *, operation_id: str, description: st
 
 
 class LoanScopeQuery(InputSerializer):
-    as_of = serializers.DateField(required=False, help_text="YYYY-MM-DD (default: today)")
+    as_of = serializers.DateField(
+        required=False,
+        help_text="YYYY-MM-DD (default: today). The loans disbursed on or before it, in the state the latest close "
+        "of business stored (its date is `close_of_business` in the answer): balances are not rewound to a past "
+        "as_of.",
+    )
     product = serializers.CharField(required=False, max_length=64, help_text="only this product's loans")
     officer = serializers.CharField(required=False, max_length=150, help_text="only this loan officer's loans")
     format = serializers.ChoiceField(choices=FORMATS, required=False, help_text="json (default) or csv")

@@ -26,6 +26,7 @@ from django.db.models import Case, Count, IntegerField, Max, Min, Q, QuerySet, S
 from django.db.models.functions import Coalesce
 
 from letsema_api.lending import models
+from letsema_api.products.models import LoanProduct
 from letsema_api.routers import read_alias
 from letsema_core.loans import ArrearsBucket, LoanStatus, TransactionType
 from letsema_core.loans.arrears import BUCKET_UPPER_BOUNDS
@@ -105,14 +106,18 @@ def _portfolio_row(row: dict[str, Any], *, key: str, name: str) -> PortfolioRow:
 
 def portfolio(*, scope: LoanScope) -> PortfolioReport:
     """Active loans and their outstanding principal, and all loans disbursed up to ``as_of`` (count and
-    principal, any status), in total, per product and per loan officer. Two grouped queries."""
+    principal, any status), in total, per product and per loan officer. Two grouped scans of the loans
+    and a lookup of the products' names."""
     alias = read_alias()
-    per_product = list(
-        scope.loans(alias)
-        .values("product_id", "product__code", "product__name")
-        .annotate(**_PORTFOLIO_SUMS)
-        .order_by("product__code", "product_id")
-    )
+    # Grouped by the product id alone: joining the products into the scan of a million loans costs more
+    # than the scan itself (seen in EXPLAIN ANALYZE); their names come from a lookup of the few ids.
+    per_product = list(scope.loans(alias).values("product_id").annotate(**_PORTFOLIO_SUMS).order_by("product_id"))
+    names = {
+        p["id"]: f"{p['code']} {p['name']}"
+        for p in LoanProduct.objects.using(alias)
+        .filter(id__in=[r["product_id"] for r in per_product])
+        .values("id", "code", "name")
+    }
     per_officer = list(scope.loans(alias).values("officer").annotate(**_PORTFOLIO_SUMS).order_by("officer"))
     total = PortfolioRow(
         key="",
@@ -128,10 +133,7 @@ def portfolio(*, scope: LoanScope) -> PortfolioReport:
         as_of=scope.as_of,
         close_of_business_through=(min(cob_from, default=None), max(cob_to, default=None)),
         total=total,
-        by_product=tuple(
-            _portfolio_row(r, key=r["product_id"], name=f"{r['product__code']} {r['product__name']}")
-            for r in per_product
-        ),
+        by_product=tuple(_portfolio_row(r, key=r["product_id"], name=names[r["product_id"]]) for r in per_product),
         by_officer=tuple(_portfolio_row(r, key=r["officer"], name=r["officer"]) for r in per_officer),
     )
 
