@@ -10,6 +10,10 @@ VAULT_DB_USER = "vault"  # the CNPG managed role Vault uses as its root credenti
 APP_GROUP_ROLE = "letsema_app"  # owns the tables; dynamic users are members of it (Django assume_role)
 DATABASE_NAME = "app"
 API_PORT = 8000
+# KV v2 secrets under the tenant's prefix, named as the tenant API reads them (docs/api.md).
+KV_DJANGO = "django"
+KV_WEBHOOKS = "webhooks"
+KV_MONGODB = "mongodb"
 
 
 @dataclass(frozen=True)
@@ -84,12 +88,18 @@ class TenantNames:
         return f"letsema/tenants/{self.tenant_id}"
 
     @property
-    def vault_kv_app(self) -> str:
-        return f"{self.vault_kv_prefix}/app"
+    def vault_kv_django(self) -> str:
+        """Django's ``secret_key``; the API reads ``<VAULT_KV_PREFIX>/django``."""
+        return f"{self.vault_kv_prefix}/{KV_DJANGO}"
+
+    @property
+    def vault_kv_webhooks(self) -> str:
+        """The M-Pesa callback ``mpesa_signing_key``; the API reads ``<VAULT_KV_PREFIX>/webhooks``."""
+        return f"{self.vault_kv_prefix}/{KV_WEBHOOKS}"
 
     @property
     def vault_kv_mongodb(self) -> str:
-        return f"{self.vault_kv_prefix}/mongodb"
+        return f"{self.vault_kv_prefix}/{KV_MONGODB}"
 
     @property
     def mongo_user(self) -> str:

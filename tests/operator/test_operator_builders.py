@@ -22,13 +22,18 @@ GOLDEN_DIR = Path(__file__).parent / "golden"
 REGENERATE = os.environ.get("LETSEMA_REGENERATE_GOLDEN") == "1"
 KUBERNETES_VERSION = "1.33.0"
 VAULT_ADDR = "http://openbao.openbao.svc:8200"
-REGISTRY_HOST = "letsema-registry-mongos.letsema-registry.svc.cluster.local:27017"
+REGISTRY_DATABASE = "letsema_registry"
 SAMPLES = {"base": BASE_TENANT, "full": FULL_TENANT, "minimal": MINIMAL_TENANT}
+
+
+def workload_arguments(spec: Any) -> dict[str, Any]:
+    return {"spec": spec, "vault_addr": VAULT_ADDR, "vault_plan": build_vault_plan(spec=spec),
+            "registry_database": REGISTRY_DATABASE}
 
 
 def tenant_objects(raw: dict[str, Any], *, rotated: bool = False) -> list[dict[str, Any]]:
     spec = parse_tenant_spec(raw)
-    workload_args = {"spec": spec, "vault_addr": VAULT_ADDR, "registry_host": REGISTRY_HOST}
+    workload_args = workload_arguments(spec)
     objects: list[dict[str, Any] | None] = [
         builders.build_namespace(spec=spec),
         builders.build_resource_quota(spec=spec),
@@ -167,18 +172,20 @@ class TestCnpgCluster:
 class TestWorkloads:
     def test_suspended_tenant_runs_no_api_or_relay_and_pauses_close_of_business(self) -> None:
         spec = parse_tenant_spec({**BASE_TENANT, "suspend": True})
-        args = {"spec": spec, "vault_addr": VAULT_ADDR, "registry_host": REGISTRY_HOST}
+        args = workload_arguments(spec)
         assert builders.build_api_deployment(**args)["spec"]["replicas"] == 0
         assert builders.build_relay_deployment(**args)["spec"]["replicas"] == 0
         assert builders.build_close_of_business_cronjob(**args)["spec"]["suspend"] is True
 
     def test_migration_job_name_changes_with_the_image_only(self) -> None:
-        args = {"vault_addr": VAULT_ADDR, "registry_host": REGISTRY_HOST}
-        first = builders.build_migration_job(spec=parse_tenant_spec(BASE_TENANT), **args)["metadata"]["name"]
-        same = builders.build_migration_job(spec=parse_tenant_spec({**BASE_TENANT, "displayName": "X"}), **args)
-        other_image = {**BASE_TENANT, "api": {**BASE_TENANT["api"], "image": "ghcr.io/letsema/api:0.3.0"}}
-        other = builders.build_migration_job(spec=parse_tenant_spec(other_image), **args)["metadata"]["name"]
-        assert first == same["metadata"]["name"]
+        def job_name(raw: dict[str, Any]) -> str:
+            name: str = builders.build_migration_job(**workload_arguments(parse_tenant_spec(raw)))["metadata"]["name"]
+            return name
+
+        first = job_name(BASE_TENANT)
+        same = job_name({**BASE_TENANT, "displayName": "X"})
+        other = job_name({**BASE_TENANT, "api": {**BASE_TENANT["api"], "image": "ghcr.io/letsema/api:0.3.0"}})
+        assert first == same
         assert first != other
 
     def test_no_host_means_no_ingress(self) -> None:

@@ -17,6 +17,7 @@ from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import hvac.exceptions
 import kmock
@@ -342,6 +343,8 @@ class TestProvisioning:
             assert conn.execute("SELECT pg_has_role(current_user, 'letsema_app', 'member')").fetchone() == (True,)
         kv = await platform.call(platform.vault.read_kv, "letsema/tenants/khotso/mongodb")
         assert kv["username"] == "letsema-khotso"
+        assert kv["url"] == (f"mongodb://letsema-khotso:{quote(kv['password'], safe='')}@{kv['host']}"
+                             "/letsema_registry?authSource=letsema_registry")
         assert platform.registry_admin.users[("letsema_registry", "letsema-khotso")] == (
             kv["password"], "letsema_registry_rw")
 
@@ -416,7 +419,8 @@ class TestDeletion:
         assert not platform.pg.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (username,))
         with pytest.raises(hvac.exceptions.InvalidPath):
             await platform.call(platform.vault.hvac.secrets.database.read_role, name="letsema-khotso-app")
-        assert await platform.call(platform.vault.read_kv, "letsema/tenants/khotso/app") is None
+        assert await platform.call(platform.vault.read_kv, "letsema/tenants/khotso/django") is None
+        assert await platform.call(platform.vault.read_kv, "letsema/tenants/khotso/mongodb") is None
         assert ("letsema_registry", "letsema-khotso") not in platform.registry_admin.users
         assert stored(platform.server, "v1/namespaces", None, NAMESPACE) is None  # deletionPolicy: Delete
 

@@ -39,7 +39,7 @@ class TestVaultClient:
                                              monkeypatch: pytest.MonkeyPatch) -> None:
         vault.ensure_policies_and_roles(plan)
         vault.ensure_app_secrets(plan)
-        first_secret = vault.read_kv(plan.kv_app_path)
+        first_secret = vault.read_kv(plan.kv_django_path), vault.read_kv(plan.kv_webhooks_path)
         writes: list[str] = []
         original = vault.hvac.adapter.request
 
@@ -52,7 +52,7 @@ class TestVaultClient:
         vault.ensure_policies_and_roles(plan)
         vault.ensure_app_secrets(plan)
         assert writes == []
-        assert vault.read_kv(plan.kv_app_path) == first_secret
+        assert (vault.read_kv(plan.kv_django_path), vault.read_kv(plan.kv_webhooks_path)) == first_secret
         assert vault.tenant_objects_present(plan)
 
     def test_changed_ttl_rewrites_the_role(self, vault: VaultClient, plan: Any) -> None:
@@ -70,7 +70,8 @@ class TestVaultClient:
         vault.remove_tenant(plan)
         vault.remove_tenant(plan)
         assert not vault.tenant_objects_present(plan)
-        assert vault.read_kv(plan.kv_app_path) is None
+        assert vault.read_kv(plan.kv_django_path) is None
+        assert vault.read_kv(plan.kv_webhooks_path) is None
         with pytest.raises(hvac.exceptions.InvalidPath):
             vault.hvac.secrets.transit.read_key(name=plan.transit_key)
 
@@ -80,3 +81,22 @@ class TestVaultClient:
         assert len(password) == 32
         assert any(c.isdigit() for c in password)
         assert any(c.isupper() for c in password)
+
+
+class TestTheApiReadsWhatTheOperatorWrote:
+    def test_api_vault_adapter_finds_the_secret_key_and_webhook_key(self, vault: VaultClient, plan: Any,
+                                                                    openbao: Any) -> None:
+        from letsema_api.config import load_config
+        from letsema_api.vault import VaultSecrets
+        from letsema_operator.builders.workloads import api_environment
+
+        vault.ensure_policies_and_roles(plan)
+        vault.ensure_app_secrets(plan)
+        spec = parse_tenant_spec({"tenantId": "vaulttest", "displayName": "V", "api": {"image": "api:1"}})
+        env = api_environment(spec=spec, vault_addr=openbao.url, vault_plan=plan, registry_database="r")
+        # A token instead of the pod's Kubernetes login (no TokenReview here); every name else as deployed.
+        del env["VAULT_K8S_ROLE"]
+        api_vault = VaultSecrets.from_config(load_config({**env, "VAULT_TOKEN": vault.hvac.token}))
+        assert len(api_vault.kv("django")["secret_key"]) >= 32
+        assert api_vault.kv("webhooks")["mpesa_signing_key"]
+        assert api_vault.encrypt_pii("LS:NID:000000000001").startswith("vault:v1:")

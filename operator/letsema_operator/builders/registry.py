@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 
 from letsema_operator.builders.common import metadata
 from letsema_operator.names import MANAGED_BY
@@ -64,3 +65,9 @@ def mongos_host(*, spec: RegistrySpec) -> str:
     if spec.mongodb.external_host:
         return spec.mongodb.external_host
     return f"{spec.mongodb.name}-mongos.{spec.mongodb.namespace}.svc.cluster.local:27017"
+
+
+def mongo_client_url(*, user: str, password: str, host: str, database: str) -> str:
+    """The connection URL a tenant's MongoDB user logs in with (kept in Vault KV, never in a manifest)."""
+    return (f"mongodb://{quote(user, safe='')}:{quote(password, safe='')}@{host}/{database}"
+            f"?authSource={database}")

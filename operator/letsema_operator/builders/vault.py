@@ -57,7 +57,8 @@ class VaultTenantPlan:
     kubernetes_role_name: str
     kubernetes_role: dict[str, Any]
     transit_key: str
-    kv_app_path: str
+    kv_django_path: str
+    kv_webhooks_path: str
     kv_mongodb_path: str
     kv_prefix: str
     password_policy_name: str
@@ -86,6 +87,8 @@ def _policy_hcl(names: TenantNames, mounts: VaultMounts) -> str:
         f'path "{mounts.transit}/hmac/{PLATFORM_HMAC_KEY}" {{\n  capabilities = ["update"]\n}}',
         f'path "{kv_data}" {{\n  capabilities = ["read"]\n}}',
         f'path "{kv_meta}" {{\n  capabilities = ["read", "list"]\n}}',
+        # The API renews its database leases (the lease id travels in the body; Vault checks it is ours).
+        'path "sys/leases/renew" {\n  capabilities = ["update"]\n}',
     ]) + "\n"
 
 
@@ -134,7 +137,8 @@ def build_vault_plan(*, spec: TenantSpec, endpoint: DatabaseEndpoint | None = No
             "ttl": spec.secrets.credential_ttl,
         },
         transit_key=names.vault_transit_key,
-        kv_app_path=names.vault_kv_app,
+        kv_django_path=names.vault_kv_django,
+        kv_webhooks_path=names.vault_kv_webhooks,
         kv_mongodb_path=names.vault_kv_mongodb,
         kv_prefix=names.vault_kv_prefix,
         password_policy_name=MONGO_CREDENTIAL_POLICY,

@@ -1,7 +1,9 @@
 """The tenant's workloads: migration Job, API (Deployment, Service, PDB, HPA, Ingress), relay, close of business.
 
 All run the tenant API image with different commands, as the one service account Vault trusts, and get
-their credentials from Vault at run time: nothing secret appears in these objects.
+their credentials from Vault at run time: nothing secret appears in these objects. The environment is
+the tenant API's own contract (``letsema_api.config.load_config``, docs/api.md), filled with the names
+the operator configured in Vault (``VaultTenantPlan``), so the two cannot disagree.
 """
 
 from __future__ import annotations
@@ -10,56 +12,104 @@ import hashlib
 from typing import Any
 
 from letsema_operator.builders.common import metadata, restricted_container_security, restricted_pod_security
-from letsema_operator.names import API_PORT, DATABASE_NAME, TenantNames, mongo_role_name
+from letsema_operator.builders.vault import PLATFORM_HMAC_KEY, VaultTenantPlan
+from letsema_operator.names import API_PORT, APP_GROUP_ROLE, DATABASE_NAME, TenantNames
 from letsema_operator.spec import TenantSpec
 
 APP_GROUP_LABEL = {"letsema.io/component-group": "app"}
 RELAY_RESOURCES = {"requests": {"cpu": "50m", "memory": "128Mi"}, "limits": {"memory": "256Mi"}}
+POSTGRES_PORT = "5432"
+# Kubelet probes send the pod IP as Host, which Django's ALLOWED_HOSTS would refuse (400): they say
+# "localhost" instead, and localhost is always allowed.
+PROBE_HOST = "localhost"
+# Management commands go through the API's own entry point: a start-up failure (missing variable, Vault
+# unreachable) is one line and exit status 2, not a traceback.
+MANAGE = ["python", "-m", "letsema_api"]
+# close_of_business requires --as-of. Lesotho keeps South African Standard Time (UTC+2, no daylight
+# saving): the POSIX TZ string gives the local date with any libc and without tzdata in the image.
+CLOSE_OF_BUSINESS_SCRIPT = (
+    'exec python -m letsema_api close_of_business --as-of "$(TZ=SAST-2 date +%Y-%m-%d)" --no-progress'
+)
 
 
 def _labels(names: TenantNames, component: str) -> dict[str, str]:
     return {**names.labels, **APP_GROUP_LABEL, "app.kubernetes.io/name": component}
 
 
-def _env(spec: TenantSpec, vault_addr: str, registry_host: str) -> list[dict[str, Any]]:
+def allowed_hosts(spec: TenantSpec) -> list[str]:
+    """Host names the API answers to: the probes' ``localhost``, the in-cluster Service names, the
+    public host."""
+    names = TenantNames(spec.tenant_id)
+    service = f"{names.api}.{names.namespace}"
+    hosts = [PROBE_HOST, names.api, service, f"{service}.svc", f"{service}.svc.cluster.local"]
+    if spec.api.host:
+        hosts.append(spec.api.host)
+    return hosts
+
+
+def api_environment(*, spec: TenantSpec, vault_addr: str, vault_plan: VaultTenantPlan,
+                    registry_database: str) -> dict[str, str]:
+    """The tenant API's environment: every name is one ``letsema_api.config.load_config`` reads.
+
+    ``LETSEMA_MONGO_URL`` is deliberately absent: it would carry the tenant's MongoDB password, which
+    lives only in Vault KV ``<prefix>/mongodb`` (field ``url``); see docs/operator.md for the gap."""
     names = TenantNames(spec.tenant_id)
     values = {
-        "DJANGO_SETTINGS_MODULE": "letsema_api.settings",
         "LETSEMA_TENANT_ID": spec.tenant_id,
-        "LETSEMA_COUNTRY": spec.country,
+        "LETSEMA_TENANT_NAME": spec.display_name,
         "LETSEMA_DB_HOST": f"{names.db_rw_service}.{names.namespace}.svc",
-        "LETSEMA_DB_READ_HOST": f"{names.db_ro_service}.{names.namespace}.svc",
+        "LETSEMA_DB_PORT": POSTGRES_PORT,
         "LETSEMA_DB_NAME": DATABASE_NAME,
-        "LETSEMA_DB_GROUP_ROLE": "letsema_app",
-        "VAULT_ADDR": vault_addr,
-        "LETSEMA_VAULT_AUTH_ROLE": names.vault_kubernetes_role,
-        "LETSEMA_VAULT_DB_ROLE": names.vault_db_role,
-        "LETSEMA_VAULT_TRANSIT_KEY": names.vault_transit_key,
-        "LETSEMA_VAULT_KV_APP": names.vault_kv_app,
-        "LETSEMA_VAULT_KV_MONGODB": names.vault_kv_mongodb,
-        "LETSEMA_REGISTRY_HOST": registry_host,
-        "LETSEMA_REGISTRY_ROLE": mongo_role_name(spec.registry.access),
+        "LETSEMA_DB_ROLE": APP_GROUP_ROLE,
     }
+    if spec.postgres.instances > 1:  # CNPG's -ro Service selects replicas only: none with one instance
+        values["LETSEMA_DB_REPLICA_HOST"] = f"{names.db_ro_service}.{names.namespace}.svc"
+        values["LETSEMA_DB_REPLICA_PORT"] = POSTGRES_PORT
+    values.update({
+        "VAULT_ADDR": vault_addr,
+        "VAULT_K8S_ROLE": vault_plan.kubernetes_role_name,
+        "VAULT_K8S_MOUNT": vault_plan.mounts.kubernetes_auth,
+        "VAULT_DB_ROLE": vault_plan.role_name,
+        "VAULT_TRANSIT_KEY": vault_plan.transit_key,
+        "VAULT_HMAC_KEY": PLATFORM_HMAC_KEY,
+        "VAULT_KV_MOUNT": vault_plan.mounts.kv,
+        "VAULT_KV_PREFIX": vault_plan.kv_prefix,
+        "LETSEMA_REGISTRY_DB": registry_database,
+        "ALLOWED_HOSTS": ",".join(allowed_hosts(spec)),
+    })
+    return values
+
+
+def _env(spec: TenantSpec, vault_addr: str, vault_plan: VaultTenantPlan,
+         registry_database: str) -> list[dict[str, Any]]:
+    values = api_environment(spec=spec, vault_addr=vault_addr, vault_plan=vault_plan,
+                             registry_database=registry_database)
     return [{"name": key, "value": value} for key, value in values.items()]
 
 
-def _pod_spec(spec: TenantSpec, *, component: str, command: list[str], vault_addr: str, registry_host: str,
-              resources: dict[str, Any], restart_policy: str, port: bool = False) -> dict[str, Any]:
+def _pod_spec(spec: TenantSpec, *, component: str, command: list[str], vault_addr: str, vault_plan: VaultTenantPlan,
+              registry_database: str, resources: dict[str, Any], restart_policy: str,
+              port: bool = False) -> dict[str, Any]:
     names = TenantNames(spec.tenant_id)
     container: dict[str, Any] = {
         "name": component,
         "image": spec.api.image,
         "command": command,
-        "env": _env(spec, vault_addr, registry_host),
+        "env": _env(spec, vault_addr, vault_plan, registry_database),
         "resources": resources,
         "securityContext": restricted_container_security(),
         "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}],  # noqa: S108 - an emptyDir, not host /tmp
     }
     if port:
         container["ports"] = [{"name": "http", "containerPort": API_PORT, "protocol": "TCP"}]
-        probe = {"httpGet": {"path": "/healthz", "port": "http"}, "periodSeconds": 10, "timeoutSeconds": 2}
-        container["readinessProbe"] = {**probe, "initialDelaySeconds": 5}
-        container["livenessProbe"] = {**probe, "initialDelaySeconds": 20, "failureThreshold": 6}
+        host = [{"name": "Host", "value": PROBE_HOST}]
+        # Readiness asks the dependencies (database, Vault, registry); liveness only the process, so a
+        # database outage takes pods out of the Service without restarting them all.
+        container["readinessProbe"] = {"httpGet": {"path": "/readyz", "port": "http", "httpHeaders": host},
+                                       "initialDelaySeconds": 5, "periodSeconds": 10, "timeoutSeconds": 5}
+        container["livenessProbe"] = {"httpGet": {"path": "/healthz", "port": "http", "httpHeaders": host},
+                                      "initialDelaySeconds": 20, "periodSeconds": 10, "timeoutSeconds": 2,
+                                      "failureThreshold": 6}
     return {
         "serviceAccountName": names.service_account,
         "restartPolicy": restart_policy,
@@ -69,7 +119,8 @@ def _pod_spec(spec: TenantSpec, *, component: str, command: list[str], vault_add
     }
 
 
-def build_migration_job(*, spec: TenantSpec, vault_addr: str, registry_host: str) -> dict[str, Any]:
+def build_migration_job(*, spec: TenantSpec, vault_addr: str, vault_plan: VaultTenantPlan,
+                        registry_database: str) -> dict[str, Any]:
     """A Job that runs the API's migrations; named after the image, so a new image gets a new Job
     (Jobs are immutable) and the same image is never migrated twice."""
     names = TenantNames(spec.tenant_id)
@@ -84,15 +135,16 @@ def build_migration_job(*, spec: TenantSpec, vault_addr: str, registry_host: str
             "ttlSecondsAfterFinished": 86400,
             "template": {
                 "metadata": {"labels": labels},
-                "spec": _pod_spec(spec, component="migrate", command=["django-admin", "migrate", "--noinput"],
-                                  vault_addr=vault_addr, registry_host=registry_host,
+                "spec": _pod_spec(spec, component="migrate", command=[*MANAGE, "migrate", "--noinput"],
+                                  vault_addr=vault_addr, vault_plan=vault_plan, registry_database=registry_database,
                                   resources=RELAY_RESOURCES, restart_policy="OnFailure"),
             },
         },
     }
 
 
-def build_api_deployment(*, spec: TenantSpec, vault_addr: str, registry_host: str) -> dict[str, Any]:
+def build_api_deployment(*, spec: TenantSpec, vault_addr: str, vault_plan: VaultTenantPlan,
+                        registry_database: str) -> dict[str, Any]:
     """The tenant API; zero replicas while the tenant is suspended."""
     names = TenantNames(spec.tenant_id)
     labels = _labels(names, names.api)
@@ -106,8 +158,9 @@ def build_api_deployment(*, spec: TenantSpec, vault_addr: str, registry_host: st
             "template": {
                 "metadata": {"labels": labels},
                 "spec": _pod_spec(spec, component="api",
-                                  command=["gunicorn", "letsema_api.wsgi", "--bind", f"0.0.0.0:{API_PORT}"],
-                                  vault_addr=vault_addr, registry_host=registry_host,
+                                  command=["gunicorn", "letsema_api.wsgi:application",
+                                           "--bind", f"0.0.0.0:{API_PORT}"],
+                                  vault_addr=vault_addr, vault_plan=vault_plan, registry_database=registry_database,
                                   resources=spec.api.resources.as_dict(), restart_policy="Always", port=True),
             },
         },
@@ -162,7 +215,8 @@ def build_api_ingress(*, spec: TenantSpec) -> dict[str, Any] | None:
             "spec": ingress_spec}
 
 
-def build_relay_deployment(*, spec: TenantSpec, vault_addr: str, registry_host: str) -> dict[str, Any]:
+def build_relay_deployment(*, spec: TenantSpec, vault_addr: str, vault_plan: VaultTenantPlan,
+                        registry_database: str) -> dict[str, Any]:
     """The outbox relay: one replica, Recreate (two relays would only race for the same rows)."""
     names = TenantNames(spec.tenant_id)
     labels = _labels(names, names.relay)
@@ -175,15 +229,16 @@ def build_relay_deployment(*, spec: TenantSpec, vault_addr: str, registry_host: 
             "strategy": {"type": "Recreate"},
             "template": {
                 "metadata": {"labels": labels},
-                "spec": _pod_spec(spec, component="relay", command=["django-admin", "relay_outbox"],
-                                  vault_addr=vault_addr, registry_host=registry_host,
+                "spec": _pod_spec(spec, component="relay", command=[*MANAGE, "relay_credit_events", "--no-progress"],
+                                  vault_addr=vault_addr, vault_plan=vault_plan, registry_database=registry_database,
                                   resources=RELAY_RESOURCES, restart_policy="Always"),
             },
         },
     }
 
 
-def build_close_of_business_cronjob(*, spec: TenantSpec, vault_addr: str, registry_host: str) -> dict[str, Any]:
+def build_close_of_business_cronjob(*, spec: TenantSpec, vault_addr: str, vault_plan: VaultTenantPlan,
+                        registry_database: str) -> dict[str, Any]:
     """The daily close of business in Lesotho time; never two at once; suspended with the tenant."""
     names = TenantNames(spec.tenant_id)
     labels = _labels(names, names.close_of_business)
@@ -203,8 +258,8 @@ def build_close_of_business_cronjob(*, spec: TenantSpec, vault_addr: str, regist
                 "template": {
                     "metadata": {"labels": labels},
                     "spec": _pod_spec(spec, component="close-of-business",
-                                      command=["django-admin", "close_of_business"],
-                                      vault_addr=vault_addr, registry_host=registry_host,
+                                      command=["/bin/sh", "-c", CLOSE_OF_BUSINESS_SCRIPT],
+                                      vault_addr=vault_addr, vault_plan=vault_plan, registry_database=registry_database,
                                       resources=RELAY_RESOURCES, restart_policy="OnFailure"),
                 },
             }},

@@ -138,13 +138,12 @@ class VaultClient:
                     and current.get("max_ttl") == duration_seconds(role["max_ttl"]))
 
     def ensure_app_secrets(self, plan: VaultTenantPlan) -> None:
-        """Create the tenant's application secrets once; an existing secret is never overwritten."""
-        if self.read_kv(plan.kv_app_path) is not None:
-            return
-        self.write_kv(plan.kv_app_path, {
-            "django_secret_key": secrets.token_urlsafe(50),
-            "webhook_signing_key": secrets.token_urlsafe(32),
-        })
+        """Create the tenant's application secrets once, where and as the API reads them (``django`` →
+        ``secret_key``, ``webhooks`` → ``mpesa_signing_key``); an existing secret is never overwritten."""
+        if self.read_kv(plan.kv_django_path) is None:
+            self.write_kv(plan.kv_django_path, {"secret_key": secrets.token_urlsafe(50)})
+        if self.read_kv(plan.kv_webhooks_path) is None:
+            self.write_kv(plan.kv_webhooks_path, {"mpesa_signing_key": secrets.token_urlsafe(32)})
 
     def generate_password(self, policy_name: str) -> str:
         response = self._client.read(f"sys/policies/password/{policy_name}/generate")
@@ -194,5 +193,5 @@ class VaultClient:
             # Already gone (a repeated cleanup): Transit answers 400 "no existing key named ...".
             if "no existing key" not in str(error) and not isinstance(error, hvac.exceptions.InvalidPath):
                 raise
-        for path in (plan.kv_app_path, plan.kv_mongodb_path):
+        for path in (plan.kv_django_path, plan.kv_webhooks_path, plan.kv_mongodb_path):
             self._client.secrets.kv.v2.delete_metadata_and_all_versions(path=path, mount_point=self.mounts.kv)

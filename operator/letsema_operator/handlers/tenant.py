@@ -11,7 +11,7 @@ from typing import Any
 import kopf
 
 from letsema_operator import builders
-from letsema_operator.builders.registry import mongos_host
+from letsema_operator.builders.registry import mongo_client_url, mongos_host
 from letsema_operator.builders.vault import DatabaseEndpoint, VaultTenantPlan, build_vault_plan
 from letsema_operator.clients.kube import KubeClient
 from letsema_operator.clients.vault import VaultClient
@@ -116,7 +116,8 @@ def ensure_vault(kube: KubeClient, vault: VaultClient, plan: VaultTenantPlan, sp
 def ensure_registry_access(kube: KubeClient, vault: VaultClient, plan: VaultTenantPlan, spec: TenantSpec,
                            memo: Mapping[str, Any], *, rotate: bool = False) -> str:
     """Create (or rotate) the tenant's MongoDB user; its password comes from the Vault password policy
-    and lives in KV. HashiCorp Vault's MongoDB plugin could issue dynamic users instead; OpenBao has none."""
+    and lives in KV (with a ready-made client ``url``). HashiCorp Vault's MongoDB plugin could issue
+    dynamic users instead; OpenBao has none. Returns the registry's database name."""
     registry = kube.get(API_VERSION, "CreditRegistry", spec.registry.registry_name)
     if not is_ready(registry):
         raise kopf.TemporaryError(f"CreditRegistry {spec.registry.registry_name} is not ready", delay=15)
@@ -126,25 +127,36 @@ def ensure_registry_access(kube: KubeClient, vault: VaultClient, plan: VaultTena
         names = TenantNames(spec.tenant_id)
         stored = vault.read_kv(plan.kv_mongodb_path)
         role = mongo_role_name(spec.registry.access)
-        exists = admin.user_exists(database=registry_spec.database, user=names.mongo_user)
+        host = mongos_host(spec=registry_spec)
+        database = registry_spec.database
+
+        def record(password: str, rotated_at: str) -> dict[str, Any]:
+            return {"username": names.mongo_user, "password": password, "role": role, "database": database,
+                    "host": host, "url": mongo_client_url(user=names.mongo_user, password=password, host=host,
+                                                          database=database),
+                    "rotatedAt": rotated_at}
+
+        exists = admin.user_exists(database=database, user=names.mongo_user)
         if stored is None or rotate:
             password = vault.generate_password(plan.password_policy_name)
-            admin.ensure_user(database=registry_spec.database, user=names.mongo_user, password=password, role=role)
-            vault.write_kv(plan.kv_mongodb_path, {
-                "username": names.mongo_user, "password": password, "role": role,
-                "database": registry_spec.database, "host": mongos_host(spec=registry_spec),
-                "rotatedAt": utc_now()})
-        elif not exists or stored.get("role") != role:
-            admin.ensure_user(database=registry_spec.database, user=names.mongo_user,
-                              password=str(stored["password"]), role=role)
-            vault.write_kv(plan.kv_mongodb_path, {**stored, "role": role})
+            admin.ensure_user(database=database, user=names.mongo_user, password=password, role=role)
+            vault.write_kv(plan.kv_mongodb_path, record(password, utc_now()))
+        else:
+            wanted = record(str(stored["password"]), str(stored.get("rotatedAt") or utc_now()))
+            if not exists or stored.get("role") != role:
+                admin.ensure_user(database=database, user=names.mongo_user, password=str(stored["password"]),
+                                  role=role)
+            if stored != wanted:
+                vault.write_kv(plan.kv_mongodb_path, wanted)
     finally:
         admin.close()
-    return mongos_host(spec=registry_spec)
+    return registry_spec.database
 
 
-def ensure_workloads(kube: KubeClient, spec: TenantSpec, config: OperatorConfig, registry_host: str) -> None:
-    common: dict[str, Any] = {"spec": spec, "vault_addr": config.pod_vault_addr, "registry_host": registry_host}
+def ensure_workloads(kube: KubeClient, spec: TenantSpec, config: OperatorConfig, plan: VaultTenantPlan,
+                     registry_database: str) -> None:
+    common: dict[str, Any] = {"spec": spec, "vault_addr": config.pod_vault_addr, "vault_plan": plan,
+                              "registry_database": registry_database}
     names = TenantNames(spec.tenant_id)
     kube.ensure(builders.build_migration_job(**common))
     kube.ensure(builders.build_api_deployment(**common))
@@ -198,14 +210,14 @@ def reconcile_tenant(spec: Mapping[str, Any], name: str, meta: Mapping[str, Any]
     _status_condition(patch, status, "SecretsReady", True, "Configured", "Vault objects configured", generation)
 
     try:
-        registry_host = ensure_registry_access(kube, vault, plan, parsed, memo)
+        registry_database = ensure_registry_access(kube, vault, plan, parsed, memo)
     except kopf.TemporaryError as error:
         kopf.warn(body, reason="RegistryNotReady", message=str(error))
         _status_condition(patch, status, "RegistryAccessReady", False, "RegistryNotReady", str(error), generation)
         raise
     _status_condition(patch, status, "RegistryAccessReady", True, "UserReady", f"user {names.mongo_user}", generation)
 
-    ensure_workloads(kube, parsed, config, registry_host)
+    ensure_workloads(kube, parsed, config, plan, registry_database)
     endpoints = {"api": f"http://{names.api}.{names.namespace}.svc",
                  "database": f"{names.db_rw_service}.{names.namespace}.svc",
                  "databaseReadOnly": f"{names.db_ro_service}.{names.namespace}.svc"}
