@@ -312,12 +312,15 @@ class TestSuspense:
         }
         officer = as_role("loan_officer")
         item = ok(officer.get(f"/api/v1/payments/suspense/{held['suspense_id']}/"))
-        assert (item["status"], item["amount"], item["receipt_number"], item["account_reference"]) == (
+        assert (item["status"], item["amount"], item["receipt_number"], item["account_reference"], item["phone"]) == (
             "open",
             "250.00",
             body["receipt_number"],
             body["account_reference"],
+            PHONE,
         )
+        listed = ok(officer.get("/api/v1/payments/suspense/", receipt_number=body["receipt_number"]))["results"]
+        assert [("phone" in row, row["id"]) for row in listed] == [(False, held["suspense_id"])]
         repeat = gateway.post(body)
         assert (repeat.status_code, repeat.json()) == (202, held)
         assert trial_balance_is_balanced(as_role("auditor"))

@@ -123,11 +123,18 @@ class SuspenseListApi(APIView):  # type: ignore[misc]
 
 
 class SuspenseDetailApi(APIView):  # type: ignore[misc]
+    """One item, with the payer's phone (lists leave it out, as borrower lists do)."""
+
     required_actions: ClassVar[dict[str, Action]] = {"GET": Action.READ}
 
-    @extend_schema(responses=SuspenseItemOutputSerializer, operation_id="payments_suspense_retrieve")
+    class OutputSerializer(SuspenseItemOutputSerializer):
+        phone = serializers.CharField(help_text="the payer's MSISDN")
+
+    @extend_schema(responses=OutputSerializer, operation_id="payments_suspense_retrieve")
     def get(self, request: Request, item_id: str) -> Response:
-        return Response(SuspenseItemOutputSerializer(selectors.suspense_get(item_id)).data)
+        item = selectors.suspense_get(item_id)
+        item.phone = selectors.payer_phone(item)
+        return Response(self.OutputSerializer(item).data)
 
 
 class SuspenseResolveApi(APIView):  # type: ignore[misc]

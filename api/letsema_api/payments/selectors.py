@@ -8,6 +8,7 @@ import django_filters
 from django.db.models import QuerySet
 
 from letsema_api.payments import models
+from letsema_api.vault import get_vault
 from letsema_core.errors import NotFound
 
 
@@ -34,3 +35,9 @@ def suspense_get(item_id: str) -> models.SuspenseItem:
     if row is None:
         raise NotFound(entity="suspense item", key=item_id)
     return row
+
+
+def payer_phone(item: models.SuspenseItem) -> str:
+    """The payer's MSISDN (decrypted by Transit): an officer refunding the money needs it."""
+    phone: str = get_vault().decrypt_pii(item.receipt.phone_ciphertext)
+    return phone
