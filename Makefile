@@ -14,16 +14,14 @@ PYTEST_ARGS ?=
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
 
-$(STAMP): pyproject.toml scripts/bootstrap.sh
+$(STAMP): pyproject.toml scripts/bootstrap.sh scripts/install.sh
 	@bash scripts/bootstrap.sh
-	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip setuptools wheel
-	$(PY) -m pip install --quiet -e '.[dev]'
+	@PYTHON=$(PYTHON) bash scripts/install.sh
 	@touch $(STAMP)
 
 install: $(STAMP) tools ## create .venv, install the project and build the local tools
 
-tools: $(STAMP) ## build FerretDB and actionlint from their Go modules into .tools/ (once)
+tools: $(STAMP) ## build FerretDB, actionlint and the compose plugin from their Go modules into .tools/ (once)
 	@$(PY) -m letsema_dev.tools build
 
 run: install ## start the local platform (PostgreSQL primary+replica, OpenBao, MongoDB protocol) with demo data

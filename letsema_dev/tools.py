@@ -4,6 +4,9 @@
 MongoDB-protocol server), actionlint (the GitHub Actions linter) and the Docker
 Compose CLI plugin (to check docker-compose.yml with ``docker compose config``,
 client only: there is no Docker engine here).
+
+Standard library only (with everything it imports): ``scripts/install.sh`` runs it with the system
+Python, in parallel with ``pip install``, before the virtualenv exists.
 """
 
 from __future__ import annotations
