@@ -61,7 +61,9 @@ def build_go_command(
     binary.parent.mkdir(parents=True, exist_ok=True)
     if not quiet:
         print(f"building {binary_name} ({wanted}) from its Go module, first time only…", flush=True)
-    subprocess.run([go, "build", "-trimpath", "-ldflags=-s -w", "-o", str(binary), f"./{package}"], cwd=work, check=True, env=env)
+    subprocess.run(
+        [go, "build", "-trimpath", "-ldflags=-s -w", "-o", str(binary), f"./{package}"], cwd=work, check=True, env=env
+    )
     stamp.write_text(wanted + "\n")
     shutil.rmtree(work, ignore_errors=True)
     return binary
