@@ -14,6 +14,7 @@ import yaml
 
 from letsema_operator.spec import (
     COUNTRY_PATTERN,
+    DEFAULT_COLLECTIONS,
     DEFAULT_POSTGRES_VERSION,
     DURATION_PATTERN,
     GROUP,
@@ -182,7 +183,10 @@ def _registry_schema() -> dict[str, Any]:
             "rule": "self.mode != 'External' || has(self.externalHost)",
             "message": "externalHost is required when mode is External"}]}),
         "database": _s("Registry database name.", default="letsema_registry"),
-        "collections": {"type": "array", "description": "Sharded collections and their shard keys.",
+        "collections": {"type": "array", "description": "Sharded collections and their shard keys (default: "
+                        "the tenant API's credit_accounts, inquiries and disputes on {country, borrower_key}).",
+                        "default": [{"name": c.name, "shardKey": [{"field": f.field, "kind": f.kind} for f in c.key]}
+                                    for c in DEFAULT_COLLECTIONS],
                         "items": _o("A sharded collection.", {
                             "name": _s("Collection name.", minLength=1),
                             "shardKey": {"type": "array", "minItems": 1, "items": shard_key_field,

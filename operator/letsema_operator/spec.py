@@ -142,10 +142,13 @@ class RegistrySpec:
 DEFAULT_DB_RESOURCES = Resources(requests={"cpu": "250m", "memory": "512Mi"}, limits={"memory": "1Gi"})
 DEFAULT_API_RESOURCES = Resources(requests={"cpu": "100m", "memory": "256Mi"}, limits={"memory": "512Mi"})
 _COUNTRY_BORROWER_KEY = (ShardKeyField("country", "ascending"), ShardKeyField("borrower_key", "ascending"))
-DEFAULT_COLLECTIONS = (
-    ShardedCollection("credit_accounts", _COUNTRY_BORROWER_KEY),
-    ShardedCollection("inquiries", _COUNTRY_BORROWER_KEY),
-)
+# The collections the tenant API's registry adapter uses (letsema_api.registry.schema, checked by a test):
+# each loan's account revisions, the reports pulled, the disputes; all sharded on {country, borrower_key}.
+REGISTRY_ACCOUNTS = "credit_accounts"
+REGISTRY_INQUIRIES = "inquiries"
+REGISTRY_DISPUTES = "disputes"
+DEFAULT_COLLECTIONS = tuple(ShardedCollection(name, _COUNTRY_BORROWER_KEY)
+                            for name in (REGISTRY_ACCOUNTS, REGISTRY_INQUIRIES, REGISTRY_DISPUTES))
 DEFAULT_PSMDB_IMAGE = "percona/percona-server-mongodb:7.0.18-11"
 
 

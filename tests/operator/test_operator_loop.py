@@ -327,6 +327,13 @@ class TestProvisioning:
             assert (expected[0], NAMESPACE, expected[1]) in kinds, expected
         assert any(res == "batch/v1/jobs" for res, _, _ in kinds)
         assert stored(platform.server, "v1/namespaces", None, NAMESPACE) is not None
+        # The registry as the tenant API's adapter uses it: three collections, roles over each of them.
+        assert platform.registry_admin.sharded == {
+            f"letsema_registry.{name}": ("country", "borrower_key")
+            for name in ("credit_accounts", "inquiries", "disputes")}
+        roles = platform.registry_admin.roles["letsema_registry"]
+        assert {p["resource"]["collection"] for p in roles["letsema_registry_rw"]} == {
+            "credit_accounts", "inquiries", "disputes"}
 
     async def test_vault_owns_the_database_root_and_issues_working_credentials(self, platform: Platform) -> None:
         await platform.provision()

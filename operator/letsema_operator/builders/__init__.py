@@ -8,7 +8,7 @@ from letsema_operator.builders.namespace import (
     build_service_account,
 )
 from letsema_operator.builders.postgres import build_cnpg_cluster, build_scheduled_backup, build_vault_bootstrap_secret
-from letsema_operator.builders.registry import build_psmdb, build_registry_namespace
+from letsema_operator.builders.registry import build_psmdb, build_registry_namespace, build_registry_roles
 from letsema_operator.builders.vault import VaultTenantPlan, build_vault_plan
 from letsema_operator.builders.workloads import (
     build_api_deployment,
@@ -36,6 +36,7 @@ __all__ = [
     "build_network_policies",
     "build_psmdb",
     "build_registry_namespace",
+    "build_registry_roles",
     "build_relay_deployment",
     "build_resource_quota",
     "build_scheduled_backup",

@@ -6,11 +6,15 @@ from typing import Any
 from urllib.parse import quote
 
 from letsema_operator.builders.common import metadata
-from letsema_operator.names import MANAGED_BY
-from letsema_operator.spec import RegistrySpec
+from letsema_operator.names import MANAGED_BY, mongo_role_name
+from letsema_operator.spec import REGISTRY_INQUIRIES, RegistrySpec
 
 PSMDB_API_VERSION = "psmdb.percona.com/v1"
 PSMDB_CR_VERSION = "1.22.0"
+REGISTRY_RO_ROLE = mongo_role_name("read")
+REGISTRY_RW_ROLE = mongo_role_name("readWrite")
+READ_ACTIONS = ["find"]
+WRITE_ACTIONS = ["find", "insert", "update", "remove"]
 
 
 def registry_labels(registry_name: str) -> dict[str, str]:
@@ -71,3 +75,21 @@ def mongo_client_url(*, user: str, password: str, host: str, database: str) -> s
     """The connection URL a tenant's MongoDB user logs in with (kept in Vault KV, never in a manifest)."""
     return (f"mongodb://{quote(user, safe='')}:{quote(password, safe='')}@{host}/{database}"
             f"?authSource={database}")
+
+
+def build_registry_roles(*, spec: RegistrySpec) -> dict[str, list[dict[str, Any]]]:
+    """The privileges of the two registry roles, collection by collection (never the whole database: no
+    tenant may drop or create collections or indexes).
+
+    ``letsema_registry_rw`` (MFIs that report loans) finds, inserts, updates and removes in every registry
+    collection (the adapter inserts account revisions, deletes superseded ones, updates disputes).
+    ``letsema_registry_ro`` finds, and may insert into ``inquiries``: pulling a borrower's report records
+    the inquiry in the borrower's file."""
+    def privileges(actions_of: dict[str, list[str]]) -> list[dict[str, Any]]:
+        return [{"resource": {"db": spec.database, "collection": c.name},
+                 "actions": actions_of.get(c.name, READ_ACTIONS)} for c in spec.collections]
+
+    return {
+        REGISTRY_RO_ROLE: privileges({REGISTRY_INQUIRIES: ["find", "insert"]}),
+        REGISTRY_RW_ROLE: privileges({c.name: WRITE_ACTIONS for c in spec.collections}),
+    }

@@ -11,13 +11,13 @@ from typing import Any, Protocol
 
 from letsema_operator.spec import RegistrySpec
 
-REGISTRY_ROLES = {"letsema_registry_ro": "read", "letsema_registry_rw": "readWrite"}
+Privileges = list[dict[str, Any]]
 
 
 class RegistryAdmin(Protocol):
     def ping(self) -> bool: ...
     def ensure_sharding(self, spec: RegistrySpec) -> None: ...
-    def ensure_roles(self, database: str) -> None: ...
+    def ensure_roles(self, database: str, roles: dict[str, Privileges]) -> None: ...
     def ensure_user(self, *, database: str, user: str, password: str, role: str) -> None: ...
     def drop_user(self, *, database: str, user: str) -> None: ...
     def user_exists(self, *, database: str, user: str) -> bool: ...
@@ -63,12 +63,13 @@ class PymongoRegistryAdmin:
                 admin.command("updateZoneKeyRange", f"{spec.database}.{collection.name}",
                               min=low, max=high, zone=zone.name)
 
-    def ensure_roles(self, database: str) -> None:
+    def ensure_roles(self, database: str, roles: dict[str, Privileges]) -> None:
+        """Create or update each role with exactly these privileges (see ``build_registry_roles``)."""
         db = self._client[database]
         existing = {role["role"] for role in db.command("rolesInfo")["roles"]}
-        for role, builtin in REGISTRY_ROLES.items():
+        for role, privileges in roles.items():
             command = "updateRole" if role in existing else "createRole"
-            db.command(command, role, privileges=[], roles=[{"role": builtin, "db": database}])
+            db.command(command, role, privileges=privileges, roles=[])
 
     def ensure_user(self, *, database: str, user: str, password: str, role: str) -> None:
         db = self._client[database]
@@ -94,7 +95,7 @@ class InMemoryRegistryAdmin:
     reachable: bool = True
     sharded: dict[str, tuple[str, ...]] = field(default_factory=dict)
     zones: dict[str, str] = field(default_factory=dict)
-    roles: dict[str, set[str]] = field(default_factory=dict)
+    roles: dict[str, dict[str, Privileges]] = field(default_factory=dict)  # db -> role -> privileges
     users: dict[tuple[str, str], tuple[str, str]] = field(default_factory=dict)  # (db, user) -> (password, role)
 
     def ping(self) -> bool:
@@ -106,8 +107,8 @@ class InMemoryRegistryAdmin:
         for zone in spec.zones:
             self.zones[zone.name] = zone.country
 
-    def ensure_roles(self, database: str) -> None:
-        self.roles[database] = set(REGISTRY_ROLES)
+    def ensure_roles(self, database: str, roles: dict[str, Privileges]) -> None:
+        self.roles.setdefault(database, {}).update(roles)
 
     def ensure_user(self, *, database: str, user: str, password: str, role: str) -> None:
         if role not in self.roles.get(database, set()):

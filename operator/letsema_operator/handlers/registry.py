@@ -8,7 +8,7 @@ from typing import Any
 import kopf
 
 from letsema_operator import builders
-from letsema_operator.builders.registry import PSMDB_API_VERSION, mongos_host
+from letsema_operator.builders.registry import PSMDB_API_VERSION, build_registry_roles, mongos_host
 from letsema_operator.clients.kube import KubeClient
 from letsema_operator.conditions import set_condition
 from letsema_operator.config import observe_interval_seconds
@@ -54,7 +54,7 @@ def reconcile_registry(spec: Mapping[str, Any], name: str, meta: Mapping[str, An
             kopf.warn(body, reason="Unreachable", message=f"mongos at {mongos_host(spec=parsed)} does not answer")
             raise kopf.TemporaryError("mongos is not reachable", delay=memo["config"].retry_delay_seconds)
         admin.ensure_sharding(parsed)
-        admin.ensure_roles(parsed.database)
+        admin.ensure_roles(parsed.database, build_registry_roles(spec=parsed))
     finally:
         admin.close()
     for type_, reason, message in (
