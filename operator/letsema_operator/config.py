@@ -18,6 +18,7 @@ class OperatorConfig:
     ingress_namespace: str
     vault_namespace: str
     cnpg_namespace: str
+    observe_interval_seconds: float = 30.0  # the observation timers (registered at startup with it)
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str] | None = None) -> OperatorConfig:
@@ -33,9 +34,6 @@ class OperatorConfig:
             ingress_namespace=env.get("LETSEMA_INGRESS_NAMESPACE", "ingress-nginx"),
             vault_namespace=env.get("LETSEMA_VAULT_NAMESPACE", "openbao"),
             cnpg_namespace=env.get("LETSEMA_CNPG_NAMESPACE", "cnpg-system"),
+            observe_interval_seconds=float(env.get("LETSEMA_OBSERVE_INTERVAL_SECONDS", "30")),
         )
 
-
-def observe_interval_seconds() -> float:
-    """How often the observation timers run (a decorator argument, so read when handlers are registered)."""
-    return float(os.environ.get("LETSEMA_OBSERVE_INTERVAL_SECONDS", "30"))

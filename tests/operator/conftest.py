@@ -7,7 +7,6 @@ Real services (OpenBao, PostgreSQL) come from the session fixtures of ``letsema_
 from __future__ import annotations
 
 import decimal
-import os
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -15,10 +14,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
-# The observation timers take their interval when the handlers are registered (at the first import of
-# letsema_operator), so it is set before any test module imports the package.
-os.environ.setdefault("LETSEMA_OBSERVE_INTERVAL_SECONDS", "0.5")
 
 
 @pytest.fixture(autouse=True)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
+import textwrap
 
 import kopf
 import letsema_operator
@@ -11,18 +13,21 @@ import pytest
 from letsema_operator.__main__ import main
 from letsema_operator.clients.kube import is_subset, resource_path
 from letsema_operator.conditions import set_condition
+from letsema_operator.config import OperatorConfig
+from letsema_operator.handlers.timers import register_observation_timers
 
 pytestmark = pytest.mark.operator
 
 
 class TestEntryPoints:
-    def test_importing_the_package_registers_every_handler(self) -> None:
+    def test_importing_the_package_registers_every_handler_but_the_observation_timers(self) -> None:
         registry = kopf.get_default_registry()
         names = {handler.id for handler in registry._changing.get_all_handlers()}
         names |= {handler.id for handler in registry._spawning.get_all_handlers()}
+        names |= {handler.id for handler in registry._activities.get_all_handlers()}
         assert letsema_operator.handlers is not None
-        assert {"reconcile_tenant", "delete_tenant", "observe_tenant", "rotate_mongo_password",
-                "reconcile_registry", "observe_registry"} <= {name.split("/")[0] for name in names}
+        assert {"reconcile_tenant", "delete_tenant", "rotate_mongo_password", "reconcile_registry",
+                "startup"} <= {name.split("/")[0] for name in names}
 
     def test_console_script_parses_its_options(self, capsys: pytest.CaptureFixture[str]) -> None:
         with pytest.raises(SystemExit) as exited:
@@ -37,6 +42,54 @@ class TestEntryPoints:
                                  "print(len(list(kopf.get_default_registry()._changing.get_all_handlers())))"],
                                 capture_output=True, text=True, timeout=60, check=True)
         assert int(result.stdout.strip()) >= 7
+
+
+class TestObservationInterval:
+    def test_startup_reads_the_interval_even_when_the_package_was_imported_first(self) -> None:
+        """In a fresh interpreter: import the package, only then set the variable, run the startup handler
+        (as kopf would, with the clients already in memo) and look at the registered timers."""
+        script = textwrap.dedent("""
+            import logging, os
+            import kopf
+            import letsema_operator
+            from letsema_operator.handlers.startup import startup
+
+            before = [h.id for h in kopf.get_default_registry()._spawning.get_all_handlers()]
+            os.environ["LETSEMA_OBSERVE_INTERVAL_SECONDS"] = "0.25"
+            memo = kopf.Memo(kube=object(), vault=object(), registry_admin_factory=object())
+            startup(settings=kopf.OperatorSettings(), memo=memo, logger=logging.getLogger("t"))
+            for handler in kopf.get_default_registry()._spawning.get_all_handlers():
+                print(handler.id, handler.interval)
+            print("before", *before)
+        """)
+        env = {k: v for k, v in os.environ.items() if k != "LETSEMA_OBSERVE_INTERVAL_SECONDS"}
+        result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60,
+                                check=True, env=env)
+        lines = result.stdout.splitlines()
+        intervals = dict(line.split() for line in lines if not line.startswith("before"))
+        assert intervals["observe_tenant"] == "0.25"
+        assert intervals["observe_registry"] == "0.25"
+        assert intervals["rotate_mongo_password"] == "3600"
+        assert lines[-1] == "before rotate_mongo_password"  # nothing observed before startup
+
+    def test_timers_are_registered_once_per_registry(self) -> None:
+        registry = kopf.OperatorRegistry()
+        register_observation_timers(registry, interval=2.0)
+        register_observation_timers(registry, interval=2.0)  # an operator restarted in the same process
+        timers = [h for h in registry._spawning.get_all_handlers()]
+        assert sorted((h.id, h.interval) for h in timers) == [("observe_registry", 2.0), ("observe_tenant", 2.0)]
+
+    def test_another_interval_in_the_same_process_is_refused(self) -> None:
+        registry = kopf.OperatorRegistry()
+        register_observation_timers(registry, interval=2.0)
+        with pytest.raises(RuntimeError, match="restart the operator"):
+            register_observation_timers(registry, interval=3.0)
+        with pytest.raises(ValueError, match="positive"):
+            register_observation_timers(kopf.OperatorRegistry(), interval=0)
+
+    def test_the_default_interval_is_thirty_seconds(self) -> None:
+        assert OperatorConfig.from_environ({}).observe_interval_seconds == 30.0
+        assert OperatorConfig.from_environ({"LETSEMA_OBSERVE_INTERVAL_SECONDS": "0.5"}).observe_interval_seconds == 0.5
 
 
 class TestKubeHelpers:

@@ -51,6 +51,7 @@ CUSTOM_RESOURCES = {
     PSMDBS: ("PerconaServerMongoDB", True, {"status"}),
 }
 NAMESPACE = "letsema-khotso"
+OBSERVE_INTERVAL = 0.5  # seconds; the operator reads it from its config at startup
 
 
 def example(name: str) -> dict[str, Any]:
@@ -269,7 +270,8 @@ async def platform(kmock: kmock.KubernetesEmulator, openbao: Any, operator_pg: A
     config = OperatorConfig(
         vault_addr=openbao.url, vault_token=None, vault_kubernetes_role=None, pod_vault_addr=openbao.url,
         db_endpoint_override=f"127.0.0.1:{primary.port}:disable", retry_delay_seconds=0.5,
-        ingress_namespace="ingress-nginx", vault_namespace="openbao", cnpg_namespace="cnpg-system")
+        ingress_namespace="ingress-nginx", vault_namespace="openbao", cnpg_namespace="cnpg-system",
+        observe_interval_seconds=OBSERVE_INTERVAL)
     memo = kopf.Memo(config=config, kube=kube, vault=vault, registry_admin_factory=lambda spec, creds: admin)
     platform = Platform(server=kmock, kube=kube, vault=vault, pg=primary, registry_admin=admin, memo=memo)
     await platform.start_operator()

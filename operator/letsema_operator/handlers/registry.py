@@ -11,7 +11,6 @@ from letsema_operator import builders
 from letsema_operator.builders.registry import PSMDB_API_VERSION, build_registry_roles, mongos_host
 from letsema_operator.clients.kube import KubeClient
 from letsema_operator.conditions import set_condition
-from letsema_operator.config import observe_interval_seconds
 from letsema_operator.handlers.common import Logger, registry_admin, utc_now
 from letsema_operator.spec import GROUP, REGISTRY_PLURAL, VERSION, SpecError, parse_registry_spec
 
@@ -71,10 +70,11 @@ def reconcile_registry(spec: Mapping[str, Any], name: str, meta: Mapping[str, An
     logger.info("registry %s is ready", name)
 
 
-@kopf.timer(GROUP, VERSION, REGISTRY_PLURAL, interval=observe_interval_seconds(), initial_delay=5.0)
 def observe_registry(body: kopf.Body, meta: Mapping[str, Any], status: Mapping[str, Any], patch: kopf.Patch,
                      memo: kopf.Memo, **_: Any) -> None:
-    """Re-check reachability; a Ready registry that stops answering becomes Degraded (with an event)."""
+    """Re-check reachability; a Ready registry that stops answering becomes Degraded (with an event).
+
+    A timer registered at operator startup (``handlers.timers``), every ``observe_interval_seconds``."""
     if status.get("phase") not in ("Ready", "Degraded"):
         return  # the reconcile handler is still bringing it up
     try:

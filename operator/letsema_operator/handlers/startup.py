@@ -13,6 +13,7 @@ from letsema_operator.clients.mongo import PymongoRegistryAdmin, RegistryAdmin
 from letsema_operator.clients.vault import VaultClient
 from letsema_operator.config import OperatorConfig
 from letsema_operator.handlers.common import Logger
+from letsema_operator.handlers.timers import register_observation_timers
 from letsema_operator.spec import RegistrySpec
 
 PREFIX = "letsema.io"
@@ -63,4 +64,7 @@ def startup(settings: kopf.OperatorSettings, memo: kopf.Memo, logger: Logger, **
                                             kubernetes_role=config.vault_kubernetes_role)
     if "registry_admin_factory" not in memo:
         memo["registry_admin_factory"] = default_registry_admin_factory
-    logger.info("letsema operator started; Vault at %s", config.vault_addr)
+    # kopf's watchers start only after the startup handlers: the timers exist before the first object.
+    register_observation_timers(kopf.get_default_registry(), interval=config.observe_interval_seconds)
+    logger.info("letsema operator started; Vault at %s; observing every %ss", config.vault_addr,
+                config.observe_interval_seconds)

@@ -16,7 +16,7 @@ from letsema_operator.builders.vault import DatabaseEndpoint, VaultTenantPlan, b
 from letsema_operator.clients.kube import KubeClient
 from letsema_operator.clients.vault import VaultClient
 from letsema_operator.conditions import condition_status, set_condition
-from letsema_operator.config import OperatorConfig, observe_interval_seconds
+from letsema_operator.config import OperatorConfig
 from letsema_operator.handlers.common import (
     API_VERSION,
     Logger,
@@ -292,10 +292,11 @@ def observe(kube: KubeClient, vault: VaultClient, config: OperatorConfig, memo: 
     return phase, conditions
 
 
-@kopf.timer(GROUP, VERSION, TENANT_PLURAL, interval=observe_interval_seconds(), initial_delay=1.0)
 def observe_tenant(spec: Mapping[str, Any], meta: Mapping[str, Any], status: Mapping[str, Any], patch: kopf.Patch,
                    memo: kopf.Memo, body: kopf.Body, logger: Logger, **_: Any) -> None:
-    """Set conditions and phase from what actually exists; warn (as an event) when a Ready tenant degrades."""
+    """Set conditions and phase from what actually exists; warn (as an event) when a Ready tenant degrades.
+
+    A timer registered at operator startup (``handlers.timers``), every ``observe_interval_seconds``."""
     try:
         parsed = parse_tenant_spec(spec)
     except SpecError as error:
