@@ -277,8 +277,13 @@ class TestCsv:
         assert response.status_code == 200
         assert response.content.decode().splitlines()[0] == "bucket,count,outstanding_principal"
 
-    def test_an_unknown_format_is_406(self, as_role: Any) -> None:
-        error(as_role("auditor").get("/api/v1/reports/par/", format="xml"), 406, "not_acceptable")
+    def test_an_unknown_format_is_a_400_naming_it(self, as_role: Any) -> None:
+        body = error(as_role("auditor").get("/api/v1/reports/par/", format="xml"), 400, "validation_error")
+        assert (body["details"]["field"], body["details"]["rule"]) == ("format", "invalid_choice")
+
+    def test_an_accept_header_nothing_satisfies_is_406(self, as_role: Any) -> None:
+        response = as_role("auditor").client.get("/api/v1/reports/par/", HTTP_ACCEPT="application/xml")
+        error(response, 406, "not_acceptable")
 
     def test_an_error_asked_as_csv_is_json(self, as_role: Any) -> None:
         body = error(

@@ -23,15 +23,21 @@ from letsema_api.reporting.apis import ReadOnlyApi
 
 
 def _parameters() -> list[OpenApiParameter]:
-    params = filter_parameters(selectors.AuditEventFilter)
-    # filter_parameters types only date filters; these two take a date-time.
+    """The filters (an empty one is a 400, so text filters have ``minLength: 1``), page and page size."""
     times = {"occurred_after": "inclusive", "occurred_before": "exclusive"}
-    return [
-        OpenApiParameter(p.name, OpenApiTypes.DATETIME, description=f"ISO 8601 date-time, {times[p.name]}")
-        if p.name in times
-        else p
-        for p in params
-    ]
+    params: list[OpenApiParameter] = []
+    for p in filter_parameters(selectors.AuditEventFilter):
+        if p.name in times:
+            params.append(
+                OpenApiParameter(p.name, OpenApiTypes.DATETIME, description=f"ISO 8601 date-time, {times[p.name]}")
+            )
+        elif p.name in selectors.AuditEventFilter.base_filters:
+            # Not empty (a 400) and no NUL character (PostgreSQL text cannot hold one; a 400 too).
+            text = {"type": "string", "minLength": 1, "pattern": "^[^\\u0000]+$"}
+            params.append(OpenApiParameter(p.name, text, description="exact match"))
+        else:
+            params.append(p)
+    return params
 
 
 class AuditEventListApi(ReadOnlyApi):

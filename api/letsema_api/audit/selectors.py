@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import ClassVar
 
 import django_filters
@@ -17,12 +18,33 @@ class AuditEventFilter(django_filters.FilterSet):  # type: ignore[misc]
     entity = django_filters.CharFilter(field_name="entity")
     entity_id = django_filters.CharFilter(field_name="entity_id")
     request_id = django_filters.CharFilter(field_name="request_id")
-    occurred_after = django_filters.IsoDateTimeFilter(field_name="occurred_at", lookup_expr="gte")
-    occurred_before = django_filters.IsoDateTimeFilter(field_name="occurred_at", lookup_expr="lt")
+    occurred_after = django_filters.IsoDateTimeFilter(method="filter_occurred_after")
+    occurred_before = django_filters.IsoDateTimeFilter(method="filter_occurred_before")
 
     class Meta:
         model = AuditEvent
         fields: ClassVar[list[str]] = []
+
+    def filter_occurred_after(self, queryset: QuerySet[AuditEvent], name: str, value: datetime) -> QuerySet[AuditEvent]:
+        return queryset.filter(occurred_at__gte=_utc(value))
+
+    def filter_occurred_before(
+        self, queryset: QuerySet[AuditEvent], name: str, value: datetime
+    ) -> QuerySet[AuditEvent]:
+        return queryset.filter(occurred_at__lt=_utc(value))
+
+
+def _utc(value: datetime) -> datetime:
+    """``value`` in UTC: PostgreSQL refuses offsets beyond ±15:59 that Python accepts (a 500 otherwise).
+    An instant before year 1 or after 9999 in UTC becomes the first or last representable one."""
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        return _EARLIEST if value.year == 1 else _LATEST
+
+
+_EARLIEST = datetime.min.replace(tzinfo=UTC)
+_LATEST = datetime.max.replace(tzinfo=UTC)
 
 
 def audit_event_list() -> QuerySet[AuditEvent]:

@@ -24,12 +24,16 @@ from rest_framework.views import APIView
 
 from letsema_api.accounts.permissions import Action
 from letsema_api.common.serializers import InputSerializer, MoneyField
+from letsema_api.lending.apis import ID_PATTERN
 from letsema_api.lending.services import today
 from letsema_api.reporting import selectors
 from letsema_api.reporting.renderers import CsvRenderer, StrictFormatNegotiation
 from letsema_core.errors import ValidationError
 
 FORMATS = ("json", "csv")
+PRODUCT_ID = rf"^{ID_PATTERN}$"
+#: A username (accounts) or an integration client's ``client:<id>``.
+USERNAME = r"^[\w.@:+-]{1,150}$"
 Table = tuple[list[str], list[list[Any]]]
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -100,8 +104,8 @@ class LoanScopeQuery(InputSerializer):
         "of business stored (its date is `close_of_business` in the answer): balances are not rewound to a past "
         "as_of.",
     )
-    product = serializers.CharField(required=False, max_length=64, help_text="only this product's loans")
-    officer = serializers.CharField(required=False, max_length=150, help_text="only this loan officer's loans")
+    product = serializers.RegexField(PRODUCT_ID, required=False, help_text="only this product's loans")
+    officer = serializers.RegexField(USERNAME, required=False, help_text="only this loan officer's loans")
     format = serializers.ChoiceField(choices=FORMATS, required=False, help_text="json (default) or csv")
 
 
@@ -114,8 +118,8 @@ def scope_of(query: dict[str, Any]) -> selectors.LoanScope:
 class CollectionsQuery(InputSerializer):
     vars()["from"] = serializers.DateField(required=False, help_text="YYYY-MM-DD (default: the 1st of `to`'s month)")
     to = serializers.DateField(required=False, help_text="YYYY-MM-DD, inclusive (default: today)")
-    product = serializers.CharField(required=False, max_length=64, help_text="only this product's loans")
-    officer = serializers.CharField(required=False, max_length=150, help_text="only this loan officer's loans")
+    product = serializers.RegexField(PRODUCT_ID, required=False, help_text="only this product's loans")
+    officer = serializers.RegexField(USERNAME, required=False, help_text="only this loan officer's loans")
     format = serializers.ChoiceField(choices=FORMATS, required=False, help_text="json (default) or csv")
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:

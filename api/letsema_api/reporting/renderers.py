@@ -11,9 +11,10 @@ import csv
 import io
 from typing import Any
 
-from rest_framework.exceptions import NotAcceptable
 from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.renderers import BaseRenderer
+
+from letsema_core.errors import ValidationError
 
 
 class CsvRenderer(BaseRenderer):  # type: ignore[misc]
@@ -38,11 +39,12 @@ class CsvRenderer(BaseRenderer):  # type: ignore[misc]
 
 
 class StrictFormatNegotiation(DefaultContentNegotiation):  # type: ignore[misc]
-    """An unknown ``?format=`` is a 406 ``not_acceptable`` naming the formats offered, not a 404."""
+    """An unknown ``?format=`` is a 400 naming the parameter and the formats offered (DRF: a bare 404).
+    An ``Accept`` header nothing satisfies stays DRF's 406."""
 
     def filter_renderers(self, renderers: list[BaseRenderer], format: str) -> list[BaseRenderer]:
         chosen = [r for r in renderers if r.format == format]
         if not chosen:
             offered = ", ".join(r.format for r in renderers)
-            raise NotAcceptable(f"format must be one of: {offered}")
+            raise ValidationError(f"format must be one of: {offered}", field="format", rule="invalid_choice")
         return chosen
