@@ -105,6 +105,15 @@ class TestAuditEventList:
         assert (event["actor"], event["action"], event["entity"]) == (admin.user.username, "user_created", "user")
         assert event["after"]["username"] == username
 
+    def test_the_list_reads_from_the_replica(self, as_role: Any, events: Any) -> None:
+        from django.db import connections
+        from django.test.utils import CaptureQueriesContext
+
+        auditor = as_role("auditor")
+        with CaptureQueriesContext(connections["replica"]) as replica:
+            assert len(listed(auditor, actor=events["actor"])) == 4
+        assert [q for q in replica.captured_queries if "common_auditevent" in q["sql"]]
+
     def test_the_list_is_paginated(self, as_role: Any, events: Any) -> None:
         page = ok(as_role("auditor").get(URL, actor=events["actor"], page_size="3"))
         assert page["count"] == 4

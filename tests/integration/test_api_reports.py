@@ -271,6 +271,23 @@ class TestCsv:
             }
             assert int(total["count"]) == body["total"]["count"]
 
+    @pytest.mark.parametrize(
+        ("cell", "written"),
+        [
+            ('=HYPERLINK("http://x")', '\'=HYPERLINK("http://x")'),
+            ("@SUM(A1)", "'@SUM(A1)"),
+            ("+27", "+27"),
+            ("-945.60", "-945.60"),
+            ("-officer", "'-officer"),
+            ("Business 12", "Business 12"),
+            (3, 3),
+        ],
+    )
+    def test_a_cell_a_spreadsheet_would_run_is_defused(self, cell: Any, written: Any) -> None:
+        from letsema_api.reporting.renderers import safe_cell
+
+        assert safe_cell(cell) == written
+
     def test_accept_text_csv_negotiates_csv_too(self, as_role: Any) -> None:
         user = as_role("auditor")
         response = user.client.get("/api/v1/reports/ageing/", HTTP_ACCEPT="text/csv")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from rest_framework.negotiation import DefaultContentNegotiation
@@ -31,11 +32,25 @@ class CsvRenderer(BaseRenderer):  # type: ignore[misc]
         out = io.StringIO()
         writer = csv.writer(out, lineterminator="\r\n")
         writer.writerow(header)
-        writer.writerows(rows)
+        writer.writerows([safe_cell(cell) for cell in row] for row in rows)
         response = context.get("response")
         if response is not None:
             response["Content-Disposition"] = f'attachment; filename="{view.csv_filename(data)}"'
         return out.getvalue().encode(self.charset)
+
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def safe_cell(value: Any) -> Any:
+    """A text cell a spreadsheet would run as a formula (``=HYPERLINK(...)`` as a product name) gets a
+    leading apostrophe (OWASP, CSV injection); numbers, negative amounts included, stay as they are."""
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        try:
+            Decimal(value)
+        except InvalidOperation:
+            return "'" + value
+    return value
 
 
 class StrictFormatNegotiation(DefaultContentNegotiation):  # type: ignore[misc]
