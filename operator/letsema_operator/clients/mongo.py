@@ -12,6 +12,16 @@ from typing import Any, Protocol
 from letsema_operator.spec import RegistrySpec
 
 Privileges = list[dict[str, Any]]
+COMMAND_NOT_FOUND = 59  # MongoDB's error code for a command the server does not implement
+
+
+class RegistryCommandUnsupported(RuntimeError):
+    """The registry server does not implement an administration command the operator needs (FerretDB 1.x
+    has no user or role management: ``usersInfo``, ``createUser``, ``createRole``, ...)."""
+
+    def __init__(self, command: str, detail: str) -> None:
+        super().__init__(f"the registry server does not support {command!r}: {detail}")
+        self.command = command
 
 
 class RegistryAdmin(Protocol):
@@ -63,25 +73,35 @@ class PymongoRegistryAdmin:
                 admin.command("updateZoneKeyRange", f"{spec.database}.{collection.name}",
                               min=low, max=high, zone=zone.name)
 
+    def _run(self, database: str, command: str, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        """Run a user/role administration command; an unimplemented one is a ``RegistryCommandUnsupported``."""
+        from pymongo.errors import OperationFailure
+
+        try:
+            reply: dict[str, Any] = self._client[database].command(command, *args, **kwargs)
+        except OperationFailure as error:
+            if error.code == COMMAND_NOT_FOUND:
+                raise RegistryCommandUnsupported(command, str((error.details or {}).get("errmsg", error))) from error
+            raise
+        return reply
+
     def ensure_roles(self, database: str, roles: dict[str, Privileges]) -> None:
         """Create or update each role with exactly these privileges (see ``build_registry_roles``)."""
-        db = self._client[database]
-        existing = {role["role"] for role in db.command("rolesInfo")["roles"]}
+        existing = {role["role"] for role in self._run(database, "rolesInfo", 1)["roles"]}
         for role, privileges in roles.items():
             command = "updateRole" if role in existing else "createRole"
-            db.command(command, role, privileges=privileges, roles=[])
+            self._run(database, command, role, privileges=privileges, roles=[])
 
     def ensure_user(self, *, database: str, user: str, password: str, role: str) -> None:
-        db = self._client[database]
         command = "updateUser" if self.user_exists(database=database, user=user) else "createUser"
-        db.command(command, user, pwd=password, roles=[{"role": role, "db": database}])
+        self._run(database, command, user, pwd=password, roles=[{"role": role, "db": database}])
 
     def drop_user(self, *, database: str, user: str) -> None:
         if self.user_exists(database=database, user=user):
-            self._client[database].command("dropUser", user)
+            self._run(database, "dropUser", user)
 
     def user_exists(self, *, database: str, user: str) -> bool:
-        return bool(self._client[database].command("usersInfo", user)["users"])
+        return bool(self._run(database, "usersInfo", user)["users"])
 
     def close(self) -> None:
         self._cluster.close()
