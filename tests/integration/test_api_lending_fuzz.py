@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import pytest
@@ -17,6 +18,9 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from tests.integration.conftest import LiveApi
+
+# Examples per operation and mode: LETSEMA_FUZZ_EXAMPLES (the GitHub workflow runs 100).
+EXAMPLES = int(os.environ.get("LETSEMA_FUZZ_EXAMPLES", "25"))
 
 pytestmark = [pytest.mark.integration]
 
@@ -57,7 +61,7 @@ def run_cases(operation: Any, mode: Any, live_api: LiveApi, header: str, extra: 
     statuses: set[int] = set()
 
     @given(case=operation.as_strategy(generation_mode=mode))
-    @settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+    @settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck), database=None)
     def call(case: Any) -> None:
         headers = {"Authorization": header}
         response = case.call_and_validate(base_url=live_api.url, headers=headers, checks=CHECKS + extra)

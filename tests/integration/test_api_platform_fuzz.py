@@ -4,6 +4,7 @@ codes, content type, body)."""
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import pytest
@@ -19,6 +20,9 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from tests.integration.conftest import TEST_PASSWORD, DjangoApi, LiveApi, unique
+
+# Examples per operation and mode: LETSEMA_FUZZ_EXAMPLES (the GitHub workflow runs 100).
+EXAMPLES = int(os.environ.get("LETSEMA_FUZZ_EXAMPLES", "50"))
 
 pytestmark = [pytest.mark.integration]
 
@@ -77,7 +81,7 @@ def run_cases(operation: Any, mode: Any, live_api: LiveApi, admin_header: str, e
     statuses: set[int] = set()
 
     @given(case=operation.as_strategy(generation_mode=mode))
-    @settings(max_examples=50, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+    @settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck), database=None)
     def call(case: Any) -> None:
         response = case.call_and_validate(
             base_url=live_api.url, headers={"Authorization": admin_header}, checks=CHECKS + extra
