@@ -13,6 +13,7 @@ import contextlib
 import copy
 import threading
 import time
+import uuid
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -205,11 +206,16 @@ class Platform:
         return True
 
     async def apply(self, body: dict[str, Any]) -> None:
-        """Create through the API; kmock stores objects as given and never sets a resourceVersion, which
-        kopf's JSON patches test, so the body carries one, and a generation (a real API server sets both)."""
+        """Create through the API; kmock stores objects as given and sets none of what a real API server
+        does, so the body carries a resourceVersion (kopf's JSON patches test it), a generation and a uid.
+
+        The uid is what kopf keys its per-object memory on: without one every object shared the memory
+        of the empty key, and a CreditRegistry event could swap the live body under a running tenant
+        handler, which then failed permanently on "spec.tenantId: is required" (test_operator_harness.py)."""
         body = copy.deepcopy(body)
         body["metadata"]["resourceVersion"] = "1"
         body["metadata"]["generation"] = 1
+        body["metadata"]["uid"] = str(uuid.uuid4())
         await self.call(self.kube.create, body)
 
     async def provision(self) -> dict[str, Any]:
