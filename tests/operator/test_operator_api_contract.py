@@ -142,14 +142,18 @@ class TestWorkloadEnvironment:
                      f"{config.vault_kv_mount}/data/{config.vault_kv_prefix}/*", "sys/leases/renew"):
             assert f'path "{path}"' in plan.policy_hcl
 
-    def test_reads_from_replicas_only_when_cnpg_has_some(self, sample: str) -> None:
+    def test_names_the_read_only_service_whatever_the_instances(self, sample: str) -> None:
         spec = parse_tenant_spec(SAMPLES[sample])
         config = letsema_api.config.load_config(_env(_workloads(SAMPLES[sample])["api"]))
-        if spec.postgres.instances > 1:
-            assert config.replica_host == f"{spec.tenant_id}-db-ro.letsema-{spec.tenant_id}.svc"
-            assert config.replica_port == 5432
-        else:
-            assert config.replica_host is None
+        assert config.replica_host == f"{spec.tenant_id}-db-ro.letsema-{spec.tenant_id}.svc"
+        assert config.replica_port == 5432
+
+    def test_scaling_postgres_changes_no_workload(self, sample: str) -> None:
+        raw = SAMPLES[sample]
+        for instances in (1, 2, 9):
+            scaled = {**raw, "postgres": {**raw.get("postgres", {}), "instances": instances,
+                                          "synchronousReplicas": 0}}
+            assert _workloads(scaled) == _workloads(raw)
 
     def test_allows_the_probe_host_the_services_and_the_public_host(self, sample: str) -> None:
         spec = parse_tenant_spec(SAMPLES[sample])

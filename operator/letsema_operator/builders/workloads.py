@@ -62,9 +62,11 @@ def api_environment(*, spec: TenantSpec, vault_addr: str, vault_plan: VaultTenan
         "LETSEMA_DB_NAME": DATABASE_NAME,
         "LETSEMA_DB_ROLE": APP_GROUP_ROLE,
     }
-    if spec.postgres.instances > 1:  # CNPG's -ro Service selects replicas only: none with one instance
-        values["LETSEMA_DB_REPLICA_HOST"] = f"{names.db_ro_service}.{names.namespace}.svc"
-        values["LETSEMA_DB_REPLICA_PORT"] = POSTGRES_PORT
+    # CNPG's -ro Service selects standbys only. Set even with one instance: the API then finds no healthy
+    # replica and reads from the primary (never unready for it), and scaling PostgreSQL changes the CNPG
+    # Cluster and nothing else (no rollout of the workloads).
+    values["LETSEMA_DB_REPLICA_HOST"] = f"{names.db_ro_service}.{names.namespace}.svc"
+    values["LETSEMA_DB_REPLICA_PORT"] = POSTGRES_PORT
     values.update({
         "VAULT_ADDR": vault_addr,
         "VAULT_K8S_ROLE": vault_plan.kubernetes_role_name,
