@@ -34,6 +34,7 @@ REPLICA = "replica"
 _prefer_replica: ContextVar[bool] = ContextVar("letsema_prefer_replica", default=False)
 
 M = TypeVar("M", bound=Model)
+T = TypeVar("T")
 
 LAG_SQL = """
 SELECT pg_is_in_recovery(),
@@ -77,6 +78,12 @@ class ReplicaHealth:
                 self._status = self._check()
                 self._checked_at = now
             return self._status
+
+    def mark_down(self, reason: str) -> None:
+        """Route reads to the primary until the next probe (``cache_seconds`` from now)."""
+        with self._lock:
+            self._status = ReplicaStatus(healthy=False, reason=reason)
+            self._checked_at = self.clock()
 
     def _check(self) -> ReplicaStatus:
         try:
@@ -144,6 +151,28 @@ def read_alias() -> str:
     if replica_configured() and replica_health().status().healthy:
         return REPLICA
     return PRIMARY
+
+
+def with_replica_fallback(read: Callable[[], T]) -> T:
+    """Run a replica-tolerant read; if the replica fails under it, read again from the primary.
+
+    The health probe is cached, so a replica that dies between two probes would otherwise turn the
+    next reads into errors. A database error raised while the replica was in use marks it down (the
+    primary serves until the next probe), drops its broken connection, and runs ``read`` once more.
+    An error while the primary was already serving is the caller's.
+    """
+    from django.db import DatabaseError, connections
+
+    if read_alias() != REPLICA:
+        return read()
+    try:
+        return read()
+    except DatabaseError as exc:
+        log.warning("replica failed during a read; retrying on the primary: %s", str(exc).splitlines()[0])
+        replica_health().mark_down(f"failed during a read: {exc}".splitlines()[0])
+        with contextlib.suppress(Exception):
+            connections[REPLICA].close()
+        return read()
 
 
 @contextlib.contextmanager

@@ -241,3 +241,26 @@ class TestCrossMfi:
         # The borrower's own credit file, at Khotso, lists Tšepo's inquiry.
         credit_file = khotso.ok("GET", f"/api/v1/borrowers/{borrower_k}/credit-file/", "officer")
         assert "tsepo" in {i["lender_mfi"] for i in credit_file["inquiries"]}, credit_file
+
+
+class TestReplicaLoss:
+    def test_reports_still_answer_when_the_replica_is_killed(self, tenants: tuple[Tenant, Tenant]) -> None:
+        from letsema_dev.services.postgres import PostgresServer
+
+        khotso, _ = tenants
+        before = khotso.ok("GET", "/api/v1/reports/ageing/?as_of=2026-03-10", "manager")
+        replica = PostgresServer(
+            base_dir=Path(khotso.env["LETSEMA_STATE_DIR"]) / "pg-replica",
+            port=int(khotso.env["LETSEMA_PG_REPLICA_PORT"]),
+        )
+        replica.stop(mode="immediate")  # as abrupt as a crash: no checkpoint, clients cut off
+        try:
+            for report in ("ageing", "par", "portfolio"):
+                resp = khotso.call("GET", f"/api/v1/reports/{report}/?as_of=2026-03-10", "manager")
+                assert resp.status_code == 200, f"{report}: {resp.status_code} {resp.text}"
+            assert khotso.ok("GET", "/api/v1/reports/ageing/?as_of=2026-03-10", "manager") == before
+            ready = requests.get(f"{khotso.url}/readyz", timeout=30).json()
+            assert ready["replica"]["healthy"] is False
+        finally:
+            up = run_letsema(khotso.env, "dev", "up")
+            assert up.returncode == 0, up.stdout + up.stderr

@@ -28,6 +28,7 @@ from letsema_api.lending.apis import ID_PATTERN
 from letsema_api.lending.services import today
 from letsema_api.reporting import selectors
 from letsema_api.reporting.renderers import CsvRenderer, StrictFormatNegotiation
+from letsema_api.routers import with_replica_fallback
 from letsema_core.errors import ValidationError
 
 FORMATS = ("json", "csv")
@@ -181,7 +182,8 @@ class PortfolioReportApi(ReportApiBase):
         "not recorded, so there is no per-branch breakdown.",
     )
     def get(self, request: Request) -> Response:
-        report = selectors.portfolio(scope=scope_of(self.query(request, LoanScopeQuery)))
+        scope = scope_of(self.query(request, LoanScopeQuery))
+        report = with_replica_fallback(lambda: selectors.portfolio(scope=scope))
         data = {
             "as_of": report.as_of,
             "close_of_business": close_of_business(report.close_of_business_through),
@@ -231,7 +233,8 @@ class ParReportApi(ReportApiBase):
         "loans more than 30 (90) days past due ÷ the total outstanding principal.",
     )
     def get(self, request: Request) -> Response:
-        report = selectors.par(scope=scope_of(self.query(request, LoanScopeQuery)))
+        scope = scope_of(self.query(request, LoanScopeQuery))
+        report = with_replica_fallback(lambda: selectors.par(scope=scope))
         data = {
             "as_of": report.as_of,
             "close_of_business": close_of_business(report.close_of_business_through),
@@ -272,7 +275,8 @@ class AgeingReportApi(ReportApiBase):
         description="Active loans per arrears bucket (every bucket listed, in order): count and outstanding principal.",
     )
     def get(self, request: Request) -> Response:
-        report = selectors.ageing(scope=scope_of(self.query(request, LoanScopeQuery)))
+        scope = scope_of(self.query(request, LoanScopeQuery))
+        report = with_replica_fallback(lambda: selectors.ageing(scope=scope))
         data = {
             "as_of": report.as_of,
             "close_of_business": close_of_business(report.close_of_business_through),
@@ -321,8 +325,10 @@ class CollectionsReportApi(ReportApiBase):
     )
     def get(self, request: Request) -> Response:
         query = self.query(request, CollectionsQuery)
-        report = selectors.collections(
-            start=query["from"], end=query["to"], product_id=query.get("product"), officer=query.get("officer")
+        report = with_replica_fallback(
+            lambda: selectors.collections(
+                start=query["from"], end=query["to"], product_id=query.get("product"), officer=query.get("officer")
+            )
         )
         data = {"from": report.start, "to": report.end, "total": report.total, "by_officer": report.by_officer}
         return Response(self.OutputSerializer(data).data)
