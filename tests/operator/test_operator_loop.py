@@ -137,10 +137,20 @@ class Platform:
         settings = kopf.OperatorSettings()
         settings.persistence.consistency_timeout = 0  # kmock does not bump resourceVersion
 
+        async def operate() -> None:
+            # Stopped by cancellation rather than kopf's stop flag: after a stop flag kopf gives its
+            # remaining tasks (timers, watch streams) a fixed 5 s before cancelling them, per test.
+            task = asyncio.create_task(kopf.operator(clusterwide=True, standalone=True, memo=self.memo,
+                                                     settings=settings, ready_flag=ready))
+            while not stop.is_set() and not task.done():
+                await asyncio.sleep(0.05)
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
         def run() -> None:
             try:
-                asyncio.run(kopf.operator(clusterwide=True, standalone=True, memo=self.memo, settings=settings,
-                                          stop_flag=stop, ready_flag=ready))
+                asyncio.run(operate())
             except BaseException as error:  # reported by stop_operator()
                 self.crashes.append(error)
 
