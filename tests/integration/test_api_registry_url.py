@@ -65,3 +65,15 @@ class TestRegistryUrl:
         with pytest.raises(registry_client.RegistryUnavailable), registry_client.registry_calls():
             raise OperationFailure("Authentication failed.", code=18)
         assert registry_client.get_registry() is not first
+
+    def test_readiness_pings_the_registry_at_the_url_from_vault(
+        self, without_env_url: Any, vault_platform: Any, mongo_url: str
+    ) -> None:
+        from letsema_api.health.views import check_registry
+
+        config = without_env_url
+        assert check_registry() == {"ok": True, "configured": False}
+        vault_platform.client().secrets.kv.v2.create_or_update_secret(
+            path=f"{config.vault_kv_prefix}/mongodb", secret={"url": mongo_url}, mount_point=config.vault_kv_mount
+        )
+        assert check_registry() == {"ok": True, "configured": True, "source": "vault"}

@@ -56,10 +56,18 @@ def _mongo_client() -> Any:
 
 
 def check_registry() -> dict[str, Any]:
-    if not settings.LETSEMA.mongo_url:
+    if settings.LETSEMA.mongo_url:
+        _mongo_client().admin.command("ping")
+        return {"ok": True, "configured": True}
+    # On Kubernetes the URL lives in Vault KV (see letsema_api.credit.registry_client).
+    from letsema_api.credit.registry_client import RegistryUnavailable, get_registry
+
+    try:
+        registry = get_registry()
+    except RegistryUnavailable:
         return {"ok": True, "configured": False}
-    _mongo_client().admin.command("ping")
-    return {"ok": True, "configured": True}
+    registry.database.client.admin.command("ping")
+    return {"ok": True, "configured": True, "source": "vault"}
 
 
 CHECKS: dict[str, Callable[[], dict[str, Any]]] = {
