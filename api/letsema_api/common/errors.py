@@ -24,6 +24,7 @@ from rest_framework import exceptions as drf
 from rest_framework.response import Response
 from rest_framework.views import set_rollback
 
+from letsema_api.vault import VaultUnavailable
 from letsema_core.errors import DomainError
 
 log = logging.getLogger(__name__)
@@ -84,6 +85,12 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         status, body = 403, error_body("permission_denied", "You do not have permission to perform this action.")
     elif isinstance(exc, drf.ValidationError):
         status, body = 400, error_body("validation_error", "Invalid input.", validation_details(exc))
+    elif isinstance(exc, VaultUnavailable):
+        # Transit or KV did not answer (PII could not be encrypted or read): retrying later is safe and
+        # nothing was written (the request's transaction rolls back).
+        log.warning("Vault unavailable during a request: %s", exc)
+        status, body = 503, error_body("vault_unavailable", "The secrets service is unavailable; try again later.")
+        headers["Retry-After"] = "5"
     elif isinstance(exc, IntegrityError):
         log.info("integrity error mapped to 409: %s", exc)
         status, body = 409, error_body("conflict", "The request conflicts with the current state.")
