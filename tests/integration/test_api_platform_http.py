@@ -78,13 +78,13 @@ class TestErrorFormat:
         body = assert_error(
             client.get("/api/v1/users/", headers={"Authorization": bearer(officer)}), 403, "role_not_allowed"
         )
-        assert body["details"] == {"role": "loan_officer", "action": "manage_users"}
+        assert body["details"] == {"role": "loan_officer", "action": "audit"}
 
     def test_token_without_the_scope_is_403(self, client: Any, admin: Any, bearer: Any) -> None:
         body = assert_error(
             client.get("/api/v1/users/", headers={"Authorization": bearer(admin, "read")}), 403, "insufficient_scope"
         )
-        assert body["details"] == {"required_scope": "write"}
+        assert body["details"] == {"required_scope": "audit"}
 
     def test_missing_fields_are_400_with_field_and_rule(self, client: Any, admin: Any, bearer: Any) -> None:
         body = assert_error(post_json(client, "/api/v1/users/", {}, bearer(admin)), 400, "validation_error")
@@ -411,7 +411,7 @@ class TestClientCredentialsGrant:
         assert me == {"principal": f"client:{issued.client_id}", "role": "integration", "scopes": ["repayments"]}
         users = requests.get(f"{live_api.url}/api/v1/users/", headers=headers, timeout=10)
         assert users.status_code == 403
-        assert users.json()["details"] == {"role": "integration", "action": "manage_users"}
+        assert users.json()["details"] == {"role": "integration", "action": "audit"}
 
     def test_wrong_client_secret_is_refused(self, live_api: LiveApi, make_user: Any) -> None:
         from letsema_api.accounts.services import create_oauth_client

@@ -48,7 +48,8 @@ class MeApi(APIView):  # type: ignore[misc]
 
 
 class UserListCreateApi(APIView):  # type: ignore[misc]
-    required_actions: ClassVar[dict[str, Action]] = {"GET": Action.MANAGE_USERS, "POST": Action.MANAGE_USERS}
+    # Who holds which role is part of what an auditor reviews (DOMAIN.md: auditors read everything).
+    required_actions: ClassVar[dict[str, Action]] = {"GET": Action.AUDIT, "POST": Action.MANAGE_USERS}
 
     class InputSerializer(common.InputSerializer):
         username = serializers.RegexField(r"^[\w.@+-]{3,150}$")
