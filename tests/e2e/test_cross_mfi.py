@@ -244,7 +244,7 @@ class TestCrossMfi:
 
 
 class TestReplicaLoss:
-    def test_reports_still_answer_when_the_replica_is_killed(self, tenants: tuple[Tenant, Tenant]) -> None:
+    def test_reports_and_lists_still_answer_when_the_replica_is_killed(self, tenants: tuple[Tenant, Tenant]) -> None:
         from letsema_dev.services.postgres import PostgresServer
 
         khotso, _ = tenants
@@ -259,6 +259,9 @@ class TestReplicaLoss:
                 resp = khotso.call("GET", f"/api/v1/reports/{report}/?as_of=2026-03-10", "manager")
                 assert resp.status_code == 200, f"{report}: {resp.status_code} {resp.text}"
             assert khotso.ok("GET", "/api/v1/reports/ageing/?as_of=2026-03-10", "manager") == before
+            for listing in ("/api/v1/audit-events/", "/api/v1/users/"):  # lists that prefer the replica too
+                resp = khotso.call("GET", listing, "auditor")
+                assert resp.status_code == 200, f"{listing}: {resp.status_code} {resp.text}"
             ready = requests.get(f"{khotso.url}/readyz", timeout=30).json()
             assert ready["replica"]["healthy"] is False
         finally:

@@ -15,6 +15,7 @@ from letsema_api.accounts.models import ROLE_CHOICES
 from letsema_api.accounts.permissions import Action, IsAuthenticatedPrincipal, principal_of
 from letsema_api.common import serializers as common
 from letsema_api.common.pagination import Pagination, paginated
+from letsema_api.routers import with_replica_fallback
 from letsema_core.loans.application import Role
 
 
@@ -67,11 +68,15 @@ class UserListCreateApi(APIView):  # type: ignore[misc]
     def get(self, request: Request) -> Response:
         query = self.FilterSerializer(data=common.query_data(request))
         query.is_valid(raise_exception=True)
-        paginator = Pagination()
-        page = paginator.paginate_queryset(
-            selectors.user_list(role=query.validated_data.get("role")), request, view=self
-        )
-        return paginator.get_paginated_response(UserOutputSerializer(page, many=True).data)
+
+        def page() -> Response:
+            paginator = Pagination()
+            rows = paginator.paginate_queryset(
+                selectors.user_list(role=query.validated_data.get("role")), request, view=self
+            )
+            return paginator.get_paginated_response(UserOutputSerializer(rows, many=True).data)
+
+        return with_replica_fallback(page)
 
     @extend_schema(request=InputSerializer, responses={201: UserOutputSerializer}, operation_id="users_create")
     def post(self, request: Request) -> Response:

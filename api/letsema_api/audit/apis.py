@@ -20,6 +20,7 @@ from letsema_api.audit import selectors
 from letsema_api.common.pagination import paginated as paginated_schema
 from letsema_api.lending.apis import filter_parameters, paginated
 from letsema_api.reporting.apis import ReadOnlyApi
+from letsema_api.routers import with_replica_fallback
 
 
 def _parameters() -> list[OpenApiParameter]:
@@ -61,4 +62,8 @@ class AuditEventListApi(ReadOnlyApi):
         description="The append-only audit trail, newest first: who did what, when, before/after, request id.",
     )
     def get(self, request: Request) -> Response:
-        return paginated(self, request, selectors.audit_event_list(), selectors.AuditEventFilter, self.OutputSerializer)
+        return with_replica_fallback(
+            lambda: paginated(
+                self, request, selectors.audit_event_list(), selectors.AuditEventFilter, self.OutputSerializer
+            )
+        )
