@@ -129,3 +129,14 @@ class TestEveryRoleOverEveryEndpoint:
             for method, path in operations:
                 _call(clients[role], method, path)
         assert AuditEvent.objects.count() == before
+
+
+class TestListsRefuseUnknownFilters:
+    @pytest.mark.parametrize(
+        "path", ["/api/v1/borrowers/", "/api/v1/loan-products/", "/api/v1/loans/", "/api/v1/audit-events/"]
+    )
+    def test_a_misspelt_filter_is_a_400_naming_it(self, clients: Any, path: str) -> None:
+        response = clients["mfi_admin"].get(path, {"distrct": "maseru"})
+        assert response.status_code == 400, response.content
+        body = response.json()
+        assert (body["details"]["field"], body["details"]["rule"]) == ("distrct", "unknown_field")

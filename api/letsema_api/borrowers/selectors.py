@@ -11,6 +11,7 @@ from rest_framework.exceptions import ValidationError as DrfValidationError
 
 from letsema_api.borrowers import models
 from letsema_core.borrowers import normalise_name
+from letsema_core.errors import ValidationError
 
 
 class BorrowerFilter(django_filters.FilterSet):  # type: ignore[misc]
@@ -34,7 +35,11 @@ class BorrowerFilter(django_filters.FilterSet):  # type: ignore[misc]
 
 
 def apply_filter(filterset: django_filters.FilterSet) -> QuerySet[Any]:
-    """The filtered queryset, or a 400 naming the bad parameter."""
+    """The filtered queryset, or a 400 naming the bad parameter (an unknown one included: a typo must
+    never pass for "no filter", as on the other lists)."""
+    unknown = sorted(set(filterset.data) - set(filterset.base_filters) - {"page", "page_size"})
+    if unknown:
+        raise ValidationError(f"unknown query parameter {unknown[0]!r}", field=unknown[0], rule="unknown_field")
     if not filterset.is_valid():
         raise DrfValidationError(
             {
