@@ -19,6 +19,7 @@ from rest_framework.views import APIView
 from letsema_api.accounts.permissions import Action
 from letsema_api.borrowers.apis import IDEMPOTENCY_HEADER, actor_of
 from letsema_api.borrowers.converters import ID_PATTERN
+from letsema_api.common.pagination import Pagination
 from letsema_api.common.serializers import ErrorSerializer, InputSerializer
 from letsema_api.credit import models, services
 from letsema_core.credit.registry import CreditFile, CreditInquiry, DisputeStatus
@@ -134,9 +135,14 @@ class CreditDisputeListCreateApi(APIView):  # type: ignore[misc]
                 rule="choice",
                 allowed=[s.value for s in DisputeStatus],
             )
+        unknown = sorted(set(request.query_params) - {"borrower", "status", "page", "page_size"})
+        if unknown:
+            raise ValidationError(f"unknown query parameter {unknown[0]!r}", field=unknown[0], rule="unknown_field")
         disputes = services.credit_file(borrower_id=borrower_id).disputes
         items = [dispute_to_dict(d) for d in disputes if status is None or d.status.value == status]
-        return Response({"count": len(items), "results": items})
+        paginator = Pagination()
+        page = paginator.paginate_queryset(items, request, view=self)
+        return paginator.get_paginated_response(page)
 
     @extend_schema(
         request=InputSerializer,
