@@ -440,33 +440,23 @@ def loan_write_off(*, actor: Actor, loan_id: str, on: date | None) -> LoanTransa
 # -------------------------------------------------------------------------------- close of business
 
 
-class _MemoGet:
-    """``get`` of a repository, remembered for one batch (a batch asks for the same product many times)."""
+class _Remembered:
+    """``inner`` with one of its one-argument methods answered from memory for one batch: a batch asks
+    for the same product, borrower or HMAC many times (each HMAC is a Transit call). Everything else
+    passes through."""
 
-    def __init__(self, inner: Any) -> None:
+    def __init__(self, inner: Any, method: str) -> None:
         self._inner = inner
+        self._method = method
         self._seen: dict[str, Any] = {}
 
-    def get(self, key: str) -> Any:
+    def _remembered(self, key: str) -> Any:
         if key not in self._seen:
-            self._seen[key] = self._inner.get(key)
+            self._seen[key] = getattr(self._inner, self._method)(key)
         return self._seen[key]
 
     def __getattr__(self, name: str) -> Any:
-        return getattr(self._inner, name)
-
-
-class _MemoHasher:
-    """A ``KeyedHasher`` that asks Transit once per message within a batch."""
-
-    def __init__(self, inner: KeyedHasher) -> None:
-        self._inner = inner
-        self._seen: dict[str, str] = {}
-
-    def digest(self, message: str) -> str:
-        if message not in self._seen:
-            self._seen[message] = self._inner.digest(message)
-        return self._seen[message]
+        return self._remembered if name == self._method else getattr(self._inner, name)
 
 
 def loans_due_for_close_of_business(*, as_of: date) -> tuple[list[str], int]:
@@ -490,10 +480,10 @@ def close_business_batch(*, loan_ids: list[str], as_of: date) -> CloseOfBusiness
             as_of=as_of,
             tenant=current_tenant(),
             loans=loans,
-            borrowers=_MemoGet(borrowers),
-            products=_MemoGet(DjangoProductRepository()),
+            borrowers=_Remembered(borrowers, "get"),
+            products=_Remembered(DjangoProductRepository(), "get"),
             outbox=DjangoOutbox(),
-            hasher=_MemoHasher(hasher()),
+            hasher=_Remembered(hasher(), "digest"),
             journal=DjangoJournal(),
         )
         loans.flush()
