@@ -9,7 +9,7 @@ TOOLS  := .tools/bin
 STAMP  := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: help install tools run down status test test-unit test-integration test-e2e test-operator lint clean
+.PHONY: help install tools run down status test test-unit test-integration test-e2e test-operator lint clean generate bench drills
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -54,6 +54,15 @@ lint: $(STAMP) tools ## ruff, mypy (strict on letsema_core), import-linter, acti
 	$(VENV)/bin/mypy letsema_core letsema_dev api/letsema_api operator/letsema_operator
 	$(VENV)/bin/lint-imports
 	$(TOOLS)/actionlint -color=false .github/workflows/*.yml
+
+generate: install ## national-scale dataset into the benchmark platform (resumable; GENERATE_ARGS=--scale 0.01 for a small one)
+	$(PY) loadtests/generate.py $(GENERATE_ARGS)
+
+bench: install ## the benchmark at national scale: ceilings, every operation, COB and PAR over 1M loans (not part of make test)
+	$(PY) loadtests/bench.py $(BENCH_ARGS)
+
+drills: install ## fault drills under Locust load: kill/restart each component, check nothing acknowledged is lost or doubled
+	$(PY) loadtests/drills.py $(DRILLS_ARGS)
 
 clean: ## remove caches (keeps .venv, .tools and .letsema)
 	rm -rf .pytest_cache .mypy_cache .ruff_cache .hypothesis .coverage htmlcov build *.egg-info
