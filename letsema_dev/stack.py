@@ -76,6 +76,19 @@ class Service(Protocol):
     def port(self) -> int | None: ...
 
 
+def pg_settings_from_env() -> dict[str, str]:
+    """Extra ``postgresql.conf`` settings from ``LETSEMA_PG_SETTINGS`` (``"shared_buffers=2GB,work_mem=32MB"``),
+    written on every start of both servers (the benchmark platform sizes its memory this way)."""
+    raw = os.environ.get("LETSEMA_PG_SETTINGS", "").strip()
+    settings: dict[str, str] = {}
+    for item in filter(None, (part.strip() for part in raw.split(","))):
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip() or not value.strip():
+            raise ValueError(f"LETSEMA_PG_SETTINGS: {item!r} is not name=value")
+        settings[name.strip()] = value.strip()
+    return settings
+
+
 @dataclass
 class Context:
     """What services share: the state folder, the ports, and the built servers."""
@@ -96,14 +109,21 @@ class Context:
         mongo: FerretDBServer | None = None
         if not mongo_url and not shutil.which("mongod"):
             mongo = FerretDBServer(base_dir=root / "ferretdb", port=ports["mongodb"])
+        pg_settings = pg_settings_from_env()
         return cls(
             root=root,
             ports=ports,
             primary=PostgresServer(
-                base_dir=root / "pg-primary", port=ports["postgres-primary"], name="postgres-primary"
+                base_dir=root / "pg-primary",
+                port=ports["postgres-primary"],
+                name="postgres-primary",
+                settings=pg_settings,
             ),
             replica=PostgresServer(
-                base_dir=root / "pg-replica", port=ports["postgres-replica"], name="postgres-replica"
+                base_dir=root / "pg-replica",
+                port=ports["postgres-replica"],
+                name="postgres-replica",
+                settings=pg_settings,
             ),
             openbao=OpenBaoServer(base_dir=root / "openbao", port=ports["openbao"]),
             mongo=mongo,

@@ -435,7 +435,17 @@ class Loan:
         closed loan's balances are all zero. Raises ``OverpaymentRefused`` if
         any payment exceeds the payoff at its turn.
         """
-        balances = self._initial
+        return self._replay_from(self._initial, repayments, charges)
+
+    @staticmethod
+    def _replay_from(
+        start: tuple[InstallmentBalance, ...],
+        repayments: Sequence[LoanTransaction],
+        charges: Sequence[PenaltyCharge] = (),
+    ) -> tuple[list[LoanTransaction], tuple[InstallmentBalance, ...], date | None]:
+        """``_replay`` from the balances ``start`` instead of the schedule (``start`` already holds every
+        repayment and charge dated before ``repayments``)."""
+        balances = start
         pending = sorted(charges, key=lambda c: (c.charged_on, c.installment_number))
         ci = 0
         closed_on: date | None = None
@@ -547,7 +557,16 @@ class Loan:
             idempotency_key=idempotency_key,
             external_ref=external_ref,
         )
-        replayed, balances, closed_on = self._replay([*self.active_repayments(), new], self.penalty_charges)
+        active = self.active_repayments()
+        if all(t.on <= on for t in active) and all(c.charged_on < on for c in self.penalty_charges):
+            # The usual case: nothing is dated after this payment, so replaying the ledger would meet
+            # exactly ``self.balances`` (always the replay of every repayment and charge) before it and
+            # change no earlier allocation. Allocate on them directly: O(installments), not O(history).
+            replayed, balances, closed_on = self._replay_from(self.balances, [new])
+            self.transactions.append(new)
+            self._commit_replay(replayed, balances, closed_on)
+            return RepaymentResult(transaction=self.transactions[-1], reallocated=())
+        replayed, balances, closed_on = self._replay([*active, new], self.penalty_charges)
         self.transactions.append(new)
         changes = self._commit_replay(replayed, balances, closed_on)
         return RepaymentResult(transaction=self.transactions[-1], reallocated=changes)

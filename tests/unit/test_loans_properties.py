@@ -214,3 +214,34 @@ class TestAllocationProperties:
             min(b.penalties, b.fees, b.interest, b.principal) >= 0
             for b in apply_allocation(balances=balances, allocation=result)
         )
+
+
+@settings(max_examples=200)
+@given(
+    loan=loans(),
+    payments=st.lists(
+        st.tuples(st.integers(0, 400), st.integers(1, 300_000), st.booleans()), min_size=1, max_size=12
+    ),
+)
+def test_a_repayment_in_date_order_allocates_as_a_full_replay_would(
+    loan: Loan, payments: list[tuple[int, int, bool]]
+) -> None:
+    """``record_repayment`` allocates a payment dated after everything on the current balances instead of
+    replaying the ledger; whatever path it takes, the loan ends as a replay of every repayment and penalty
+    charge from the schedule says (balances, each transaction's split, status)."""
+    day = DISBURSED
+    for offset, amount, close_first in payments:
+        day = day + timedelta(days=offset % 60)
+        if close_first:
+            loan.close_business_day(as_of=day)  # may charge penalties dated before the next payment
+        on = day - timedelta(days=offset % 3) if offset % 5 == 0 else day  # now and then backdated
+        with contextlib.suppress(OverpaymentRefused):
+            loan.record_repayment(on=max(on, DISBURSED), amount=cents(amount))
+        if loan.status is not LoanStatus.ACTIVE:
+            break
+    replayed, balances, closed_on = loan._replay(loan.active_repayments(), loan.penalty_charges)
+    assert balances == loan.balances
+    assert closed_on == loan.closed_on
+    by_id = {t.transaction_id: t for t in loan.transactions}
+    for txn in replayed:
+        assert by_id[txn.transaction_id].allocation == txn.allocation
