@@ -28,6 +28,10 @@ endpoint, as a real client does: the payment gateway with the client-credentials
 ``mpesa-gateway`` (repayments), staff with the password grant of ``letsema-staff-app`` (``officer``).
 Those calls go through ``requests``, not through Locust's client, so they are not in the operation's
 statistics; a token is fetched again when it is about to expire.
+
+**The window measured** starts when every user of the run is ready (has its token) and lasts
+``LETSEMA_MEASURE_SECONDS`` (``measure.MeasuredWindow``; password grants are slow on purpose, so
+users get their tokens at different times).
 """
 
 from __future__ import annotations
@@ -49,6 +53,7 @@ from locust.env import Environment
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from ceiling.schema import COUNTERS, ROWS
+from letsema_load.measure import MeasuredWindow
 
 IDS_ENV = "LETSEMA_BENCH_IDS"
 #: repayment amount: small, so thousands of them never repay a demo loan
@@ -56,29 +61,33 @@ REPAYMENT_AMOUNT = "5.00"
 #: fetch a new token this many seconds before the current one expires
 TOKEN_MARGIN_SECONDS = 60.0
 
+WINDOW = MeasuredWindow()
+
 
 # -- ceilings ----------------------------------------------------------------------------------
 
 
-class CeilingConstant(FastHttpUser):
+class CeilingUser(FastHttpUser):
+    abstract = True
     wait_time = constant(0)
 
+    def on_start(self) -> None:
+        WINDOW.user_ready(self.environment)
+
+
+class CeilingConstant(CeilingUser):
     @task
     def constant(self) -> None:
         self.client.get("/constant", name="/constant")
 
 
-class CeilingRow(FastHttpUser):
-    wait_time = constant(0)
-
+class CeilingRow(CeilingUser):
     @task
     def row(self) -> None:
         self.client.get(f"/rows/{random.randint(1, ROWS)}", name="/rows/{id}")
 
 
-class CeilingWrite(FastHttpUser):
-    wait_time = constant(0)
-
+class CeilingWrite(CeilingUser):
     @task
     def write(self) -> None:
         body = {"counter": random.randint(1, COUNTERS), "amount": REPAYMENT_AMOUNT}
@@ -135,6 +144,7 @@ class TenantUser(FastHttpUser):
         self._token = ""
         self._expires_at = 0.0
         self._fetch_token()
+        WINDOW.user_ready(self.environment)
 
     def _fetch_token(self) -> None:
         clients = self.tenant["oauth_clients"]

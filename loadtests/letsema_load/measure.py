@@ -10,13 +10,21 @@ tasks (saturation, not a paced load), then reads what Locust wrote:
 - ``<out_dir>/<name>_stats.csv`` (``--csv``): its "Aggregated" row is a cross-check and the fallback
   when the JSON is missing. Locust rewrites that file once a second while running and not again at
   the end, so its last second can be missing (loadtests/README.md, TOOL-NOTES).
-- ``<out_dir>/<name>_stats_history.csv``: one row a second, for ``plots.plot_history``.
+- ``<out_dir>/<name>_stats_history.csv``: one row a second per request name and an Aggregated one
+  (latencies over the last 10 s), for ``plots.plot_history``.
 
 **Warm-up.** With ``warmup_seconds > 0`` (the default), a first Locust run of the same user classes
 and users lasts that long and its output is thrown away: gunicorn workers import their lazily
 loaded code, open their database connections (kept ``CONN_MAX_AGE`` seconds), PostgreSQL's caches
-fill. The measured run then starts with ``--reset-stats``, which empties the statistics once every
-user is spawned, so neither the ramp-up nor the users' ``on_start`` are counted.
+fill.
+
+**The window measured.** Users take a while to be ready (spawned, then ``on_start``: an OAuth
+password grant is slow on purpose). A locustfile that uses ``MeasuredWindow`` (bench_locustfile.py
+does) empties its statistics when the last user is ready and stops ``seconds`` later, so every run
+measures ``seconds`` with all its users busy. The time limit given to Locust is ``seconds +
+RAMP_ALLOWANCE_SECONDS``, a bound for the ramp; a locustfile without ``MeasuredWindow`` runs that long,
+with ``--reset-stats`` emptying its statistics once all users are spawned. Throughput is divided by
+the window actually measured (first to last request counted), not by the run time.
 """
 
 from __future__ import annotations
@@ -33,6 +41,10 @@ from typing import Any
 
 #: seconds of a warm-up run before each measured run (its statistics are discarded)
 DEFAULT_WARMUP_SECONDS = 5
+#: the longest a measured run may take to get every user ready (spawned and through its on_start)
+RAMP_ALLOWANCE_SECONDS = 60
+#: environment variable telling a locustfile how long to measure once its users are ready
+WINDOW_ENV = "LETSEMA_MEASURE_SECONDS"
 #: seconds Locust waits for running tasks at the end (``--stop-timeout``)
 STOP_TIMEOUT_SECONDS = 5
 #: added to the run time for the subprocess timeout (start-up, stop, writing files)
@@ -42,13 +54,43 @@ STDERR_TAIL_LINES = 40
 PERCENTILES = (0.50, 0.95, 0.99)
 
 
+class MeasuredWindow:
+    """For a locustfile: start the measured window when every user is ready, stop ``seconds`` later.
+
+    Call ``user_ready(environment)`` at the end of each user's ``on_start``. When the count reaches
+    the run's target user count, the statistics are emptied and, if ``LETSEMA_MEASURE_SECONDS`` is
+    set (``run_locust`` sets it), the runner quits that many seconds later (as Locust's own
+    ``--run-time`` does in a headless run).
+    """
+
+    def __init__(self) -> None:
+        self.ready = 0
+        self.started = False
+
+    def user_ready(self, environment: Any) -> None:
+        self.ready += 1
+        runner = environment.runner
+        if runner is None or self.started or self.ready < runner.target_user_count:
+            return
+        self.started = True
+        environment.stats.reset_all()
+        seconds = os.environ.get(WINDOW_ENV)
+        if seconds:
+            import gevent  # only inside Locust processes, which have it
+
+            gevent.spawn_later(float(seconds), runner.quit)
+
+
 class LocustRunFailed(RuntimeError):
     """Locust exited with an error, timed out, or wrote no statistics."""
 
 
 @dataclass
 class OpStats:
-    """The totals of one measured run (all request names of the run together)."""
+    """The totals of one measured run (all request names of the run together).
+
+    ``seconds`` is the window measured: from the first to the last request counted.
+    """
 
     name: str
     requests: int
@@ -76,15 +118,16 @@ class OpStats:
 def histogram_percentile(response_times: Mapping[int, int], percent: float) -> int:
     """The response time (ms, Locust's rounded buckets) that ``percent`` of the requests finished within.
 
-    Same rule as Locust's own percentile: walk the buckets from the slowest down and stop once no
-    more than ``(1 - percent)`` of the requests are still ahead; 0 for an empty histogram.
+    Locust's own rule (``locust.stats.calculate_response_time_percentile``, not imported here: importing
+    locust patches the process with gevent): walk the buckets from the slowest down and stop at the
+    first bucket below which no more than ``int(total * percent)`` requests remain. 0 when empty.
     """
     total = sum(response_times.values())
-    allowed_slower = int(total * percent)
-    seen = 0
+    faster_allowed = int(total * percent)
+    walked = 0
     for bucket in sorted(response_times, reverse=True):
-        seen += response_times[bucket]
-        if total - seen <= allowed_slower:
+        walked += response_times[bucket]
+        if total - walked <= faster_allowed:
             return bucket
     return 0
 
@@ -100,6 +143,8 @@ class LocustTotals:
     p95_ms: float
     p99_ms: float
     mean_ms: float
+    #: from the first to the last request counted
+    seconds: float
 
 
 def parse_stats_json(path: Path) -> LocustTotals:
@@ -132,6 +177,7 @@ def parse_stats_json(path: Path) -> LocustTotals:
         p95_ms=p95,
         p99_ms=p99,
         mean_ms=total_time / requests,
+        seconds=elapsed,
     )
 
 
@@ -147,17 +193,28 @@ def parse_stats_csv(path: Path) -> LocustTotals:
     """The "Aggregated" row of a ``<prefix>_stats.csv``. Raises ``LocustRunFailed`` without one."""
     with path.open(newline="") as handle:
         for row in csv.DictReader(handle):
-            if row.get("Name") == "Aggregated":
-                return LocustTotals(
-                    requests=int(row["Request Count"]),
-                    failures=int(row["Failure Count"]),
-                    rps=_number(row["Requests/s"]),
-                    p50_ms=_number(row["50%"]),
-                    p95_ms=_number(row["95%"]),
-                    p99_ms=_number(row["99%"]),
-                    mean_ms=_number(row["Average Response Time"]),
-                )
+            if row.get("Name") != "Aggregated":
+                continue
+            requests, rps = int(row["Request Count"]), _number(row["Requests/s"])
+            return LocustTotals(
+                requests=requests,
+                failures=int(row["Failure Count"]),
+                rps=rps,
+                p50_ms=_number(row["50%"]),
+                p95_ms=_number(row["95%"]),
+                p99_ms=_number(row["99%"]),
+                mean_ms=_number(row["Average Response Time"]),
+                seconds=requests / rps if rps else 0.0,
+            )
     raise LocustRunFailed(f"{path}: no Aggregated row")
+
+
+def parse_exceptions_csv(path: Path) -> list[str]:
+    """The messages of ``<prefix>_exceptions.csv`` (errors raised by user code, not failed requests)."""
+    if not path.exists():
+        return []
+    with path.open(newline="") as handle:
+        return [f"{row['Count']}x {row['Message']}" for row in csv.DictReader(handle)]
 
 
 @dataclass
@@ -171,6 +228,9 @@ class HistoryRow:
     p50_ms: float
     p95_ms: float
     p99_ms: float
+    #: since the start, or since the last reset of the statistics
+    total_requests: int
+    total_failures: int
 
 
 def parse_stats_history(path: Path) -> list[HistoryRow]:
@@ -189,6 +249,8 @@ def parse_stats_history(path: Path) -> list[HistoryRow]:
                     p50_ms=_number(row["50%"]),
                     p95_ms=_number(row["95%"]),
                     p99_ms=_number(row["99%"]),
+                    total_requests=int(row["Total Request Count"]),
+                    total_failures=int(row["Total Failure Count"]),
                 )
             )
     return rows
@@ -217,7 +279,8 @@ def locust_argv(
         "--loglevel", "WARNING",
     ]  # fmt: skip
     if prefix is not None:
-        argv += ["--csv", str(prefix), "--json-file", str(prefix)]
+        # --csv-full-history: the history's percentiles are then those of the last 10 s, not cumulative.
+        argv += ["--csv", str(prefix), "--csv-full-history", "--json-file", str(prefix)]
     if reset_stats:
         argv.append("--reset-stats")
     argv += list(extra_args)
@@ -273,9 +336,9 @@ def run_locust(
 
     Output files are ``out_dir/<name>.json``, ``<name>_stats.csv``, ``<name>_stats_history.csv``,
     ``<name>_failures.csv`` and ``<name>.stderr.log``. A warm-up run (``warmup_seconds``, output
-    discarded) comes first; the measured run resets its statistics once all users are spawned.
-    Raises ``LocustRunFailed`` (with the tail of Locust's stderr) when Locust crashes, hangs or
-    records nothing.
+    discarded, its window like the measured run's) comes first; then the measured run (see the module
+    docstring for its window). Raises ``LocustRunFailed`` (with the tail of Locust's output) when
+    Locust crashes, hangs, a user class raises, or nothing is recorded.
     """
     out_dir.mkdir(parents=True, exist_ok=True)
     common = {
@@ -286,20 +349,25 @@ def run_locust(
         "spawn_rate": spawn_rate,
         "extra_args": extra_args,
     }
+    # Each run: a time limit with room for the ramp; MeasuredWindow stops it earlier.
     if warmup_seconds > 0:
         _run(
-            locust_argv(**common, seconds=warmup_seconds, prefix=None, reset_stats=False),
-            env=env,
-            timeout=warmup_seconds + PROCESS_SLACK_SECONDS,
+            locust_argv(**common, seconds=warmup_seconds + RAMP_ALLOWANCE_SECONDS, prefix=None, reset_stats=False),
+            env={**(env or {}), WINDOW_ENV: str(warmup_seconds)},
+            timeout=warmup_seconds + RAMP_ALLOWANCE_SECONDS + PROCESS_SLACK_SECONDS,
             log=out_dir / f"{name}-warmup.stderr.log",
         )
     prefix = out_dir / name
+    log = out_dir / f"{name}.stderr.log"
     _run(
-        locust_argv(**common, seconds=seconds, prefix=prefix, reset_stats=True),
-        env=env,
-        timeout=seconds + PROCESS_SLACK_SECONDS,
-        log=out_dir / f"{name}.stderr.log",
+        locust_argv(**common, seconds=seconds + RAMP_ALLOWANCE_SECONDS, prefix=prefix, reset_stats=True),
+        env={**(env or {}), WINDOW_ENV: str(seconds)},
+        timeout=seconds + RAMP_ALLOWANCE_SECONDS + PROCESS_SLACK_SECONDS,
+        log=log,
     )
+    errors = parse_exceptions_csv(prefix.with_name(prefix.name + "_exceptions.csv"))
+    if errors:
+        raise LocustRunFailed(f"{name}: the user classes raised:\n" + "\n".join(errors) + f"\n{_tail(log)}")
     json_file = prefix.with_name(prefix.name + ".json")
     csv_file = prefix.with_name(prefix.name + "_stats.csv")
     try:
@@ -310,7 +378,7 @@ def run_locust(
         else:
             raise LocustRunFailed(f"Locust wrote neither {json_file} nor {csv_file}")
     except LocustRunFailed as exc:
-        raise LocustRunFailed(f"{exc}\n{_tail(out_dir / f'{name}.stderr.log')}") from None
+        raise LocustRunFailed(f"{exc}\n{_tail(log)}") from None
     return OpStats(
         name=name,
         requests=totals.requests,
@@ -320,7 +388,7 @@ def run_locust(
         p95_ms=totals.p95_ms,
         p99_ms=totals.p99_ms,
         mean_ms=totals.mean_ms,
-        seconds=float(seconds),
+        seconds=totals.seconds,
         users=users,
         csv_prefix=str(prefix),
     )
