@@ -19,7 +19,7 @@ from letsema_core.products import LoanProduct
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "loadtests"))
 
-from letsema_load import dataset  # noqa: E402
+from letsema_load import dataset
 
 pytestmark = pytest.mark.unit
 
@@ -72,7 +72,8 @@ def test_every_loan_is_what_the_core_would_hold_after_its_history() -> None:
         assert loan.last_close_of_business == AS_OF
         # The stored balances are the replay of every repayment and penalty from the schedule.
         _, balances, closed_on = loan._replay(loan.active_repayments(), loan.penalty_charges)
-        assert balances == loan.balances and closed_on is None
+        assert balances == loan.balances
+        assert closed_on is None
         assert loan.days_past_due == loan.days_past_due_on(as_of=AS_OF)
         paid = sum((t.principal for t in loan.active_repayments()), Decimal("0.00"))
         assert loan.outstanding_principal == loan.principal - paid
@@ -87,7 +88,8 @@ def test_every_loan_is_what_the_core_would_hold_after_its_history() -> None:
 def test_registry_events_of_a_tenant_loan_match_the_loan() -> None:
     for g in _loans(60):
         events = dataset.tenant_events(g, borrower_key="k", lender_mfi="khotso", frequency="monthly", as_of=AS_OF)
-        assert events[0].sequence == 1 and events[0].outstanding_balance == g.loan.principal
+        assert events[0].sequence == 1
+        assert events[0].outstanding_balance == g.loan.principal
         last = events[-1]
         assert last.outstanding_balance == g.loan.outstanding_principal
         assert last.days_past_due == g.loan.days_past_due
