@@ -9,6 +9,10 @@ CrossMfiInquirer (1) pulls credit reports at another MFI for borrowers known at 
     locust -f loadtests/locustfile.py --headless -u 10 -r 5 -t 30s --json-file out.json
     locust -f loadtests/locustfile.py --credentials path/to/demo-credentials.json --tenants khotso,tsepo
 
+Opt-in for fault drills (``loadtests/drills.py``): ``--ack-log PATH`` appends one JSON line per repayment
+the API acknowledged, and ``--retry-failed-payments`` retries a payment that got no answer or a 5xx once,
+with the same Idempotency-Key or receipt number, as a payment system does.
+
 See loadtests/README.md.
 """
 
@@ -59,6 +63,17 @@ def _add_arguments(parser: Any) -> None:
     parser.add_argument(
         "--tenants", default="", help="comma-separated tenant ids to load (default: all; --host narrows to one)"
     )
+    parser.add_argument(
+        "--ack-log",
+        default="",
+        help="append one JSON line per acknowledged repayment or M-Pesa callback here (fault drills; this process)",
+    )
+    parser.add_argument(
+        "--retry-failed-payments",
+        action="store_true",
+        default=False,
+        help="retry a repayment or callback that got no answer or a 5xx once, with the same key or receipt",
+    )
 
 
 @events.init.add_listener
@@ -74,6 +89,43 @@ def _load_platform(environment: Environment, **_: Any) -> None:
     first = next(iter(TENANTS.values())).url
     for user_class in (LoanOfficer, BranchManager, PaymentGateway, Analyst, CrossMfiInquirer):
         user_class.host = first
+    ACKS.open(opts.ack_log or None)
+    PaymentGateway.retry_failed = bool(opts.retry_failed_payments)
+
+
+class AckLog:
+    """Acknowledged repayments, one JSON line each, flushed per line (the process may be killed mid-run).
+
+    A repayment is acknowledged when the API answered 201/200 to a POST with an Idempotency-Key; an
+    M-Pesa receipt when the signed callback answered 200 ``applied`` (or 202 ``suspense``: money taken,
+    not applied). Replays of the same key or receipt write another line with the answer they got; the
+    reader dedupes by key and flags a key answered with two transaction ids.
+    """
+
+    def __init__(self) -> None:
+        self._fh: Any = None
+
+    def open(self, path: str | None) -> None:
+        self.close()
+        if path:
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+            self._fh = open(path, "a", buffering=1, encoding="utf-8")  # noqa: SIM115 - open for the whole run
+
+    def close(self) -> None:
+        if self._fh is not None:
+            self._fh.close()
+            self._fh = None
+
+    def record(self, **fields: Any) -> None:
+        if self._fh is None:
+            return
+        self._fh.write(json.dumps({**fields, "t": round(time.time(), 3)}, sort_keys=True) + "\n")
+        self._fh.flush()
+
+
+ACKS = AckLog()
+#: answers after which a payment system retries with the same key: no answer at all, or a server error
+RETRYABLE_STATUS = frozenset({0, 500, 502, 503, 504})
 
 
 CLASS_STATS: dict[str, dict[str, int]] = {}
@@ -91,6 +143,7 @@ def _write_class_stats(environment: Environment, **_: Any) -> None:
     opts = environment.parsed_options
     if opts is not None and opts.class_stats_file:
         Path(opts.class_stats_file).write_text(json.dumps(CLASS_STATS, indent=2, sort_keys=True))
+    ACKS.close()
 
 
 def home_tenants(host: str | None) -> list[Tenant]:
@@ -122,6 +175,8 @@ class LetsemaUser(HttpUser):
         self._access = ""
         self._refresh = ""
         self._expires_at = 0.0
+        #: HTTP status of the last ``call`` (0: no answer)
+        self.last_status = 0
         self.login()
 
     def pick_tenant(self) -> Tenant:
@@ -194,6 +249,7 @@ class LetsemaUser(HttpUser):
         if body is not None:
             kwargs["json"] = body
         with self.client.request(method, url, **kwargs) as resp:
+            self.last_status = resp.status_code
             if resp.status_code in expect:
                 resp.success()
                 return resp.json()
@@ -355,6 +411,8 @@ class PaymentGateway(LetsemaUser):
     weight = 3
     wait_time = between(0.5, 1.5)
     username = "mpesa"
+    #: ``--retry-failed-payments``: retry once, same key, after no answer or a 5xx
+    retry_failed = False
 
     def login(self) -> None:
         client = self.tenant.gateway_client
@@ -378,18 +436,38 @@ class PaymentGateway(LetsemaUser):
         key = idem_key("pay")
         refusals = {409: "illegal_loan_transition"}  # repaid or written off meanwhile
         first = self.call("POST", path, name, body, extra=key, refusals=refusals)
+        if first is None and self.retry_failed and self.last_status in RETRYABLE_STATUS:
+            time.sleep(1.0)  # gevent-patched: only this user waits
+            first = self.call("POST", path, name + " [retry after failure]", body, extra=key, refusals=refusals)
+        if first is not None:
+            self._ack_repayment(loan, key, body, first, self.last_status)
         if first is None or random.random() >= 0.3:
             return
         # A simulated timeout: the gateway never saw the answer and retries with the same key.
         with self.client.post(
             self.tenant.api(path), json=body, headers=self.headers(key), name=name + " [retry]", catch_response=True
         ) as resp:
+            if resp.status_code in (200, 201):
+                self._ack_repayment(loan, key, body, resp.json(), resp.status_code)
             if resp.status_code != 201 or resp.headers.get("Idempotent-Replayed") != "true":
                 resp.failure(f"retry: {resp.status_code} replayed={resp.headers.get('Idempotent-Replayed')}")
             elif resp.json()["id"] != first["id"]:
                 resp.failure(f"retry answered another transaction: {resp.json()['id']} != {first['id']}")
             else:
                 resp.success()
+
+    def _ack_repayment(
+        self, loan: str, key: dict[str, str], body: dict[str, str], answer: dict[str, Any], status: int
+    ) -> None:
+        ACKS.record(
+            kind="repayment",
+            tenant=self.tenant.tenant_id,
+            loan_id=loan,
+            idempotency_key=key["Idempotency-Key"],
+            amount=body["amount"],
+            transaction_id=answer.get("id"),
+            status=status,
+        )
 
     @tag("gateway", "probe")
     @task(1)
@@ -425,6 +503,9 @@ class PaymentGateway(LetsemaUser):
             "transaction_time": datetime.now(MASERU).replace(microsecond=0).isoformat(),
         }
         first = self._signed_callback(receipt, "/api/v1/payments/mpesa/callback/")
+        if first is None and self.retry_failed and self.last_status in RETRYABLE_STATUS:
+            time.sleep(1.0)
+            first = self._signed_callback(receipt, "/api/v1/payments/mpesa/callback/ [retry after failure]")
         if first is not None and random.random() < 0.3:
             # M-Pesa delivers at least once: the same receipt again must replay, not pay twice.
             again = self._signed_callback(receipt, "/api/v1/payments/mpesa/callback/ [repeat]", replay_of=first)
@@ -444,15 +525,30 @@ class PaymentGateway(LetsemaUser):
         }
         url = self.tenant.api("/api/v1/payments/mpesa/callback/")
         with self.client.post(url, data=body, headers=headers, name=name, catch_response=True) as resp:
+            self.last_status = resp.status_code
             if resp.status_code not in (200, 202):
                 resp.failure(f"callback: {resp.status_code} {resp.text[:300]}")
                 return None
             answer = (resp.status_code, resp.json())
+            self._ack_receipt(receipt, answer)
             if replay_of is not None and (resp.headers.get("Idempotent-Replayed") != "true" or answer != replay_of):
                 resp.failure(f"repeated receipt was not replayed: {answer} vs {replay_of}")
                 return None
             resp.success()
             return answer
+
+    def _ack_receipt(self, receipt: dict[str, str], answer: tuple[int, dict[str, Any]]) -> None:
+        status, reply = answer
+        ACKS.record(
+            kind="mpesa",
+            tenant=self.tenant.tenant_id,
+            loan_id=reply.get("loan_id"),
+            receipt_number=receipt["receipt_number"],
+            amount=receipt["amount"],
+            transaction_id=reply.get("transaction_id"),
+            outcome=reply.get("status"),
+            status=status,
+        )
 
 
 class Analyst(LetsemaUser):
