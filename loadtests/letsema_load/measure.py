@@ -42,7 +42,9 @@ from typing import Any
 #: seconds of a warm-up run before each measured run (its statistics are discarded)
 DEFAULT_WARMUP_SECONDS = 5
 #: the longest a measured run may take to get every user ready (spawned and through its on_start)
-RAMP_ALLOWANCE_SECONDS = 60
+RAMP_ALLOWANCE_SECONDS = 120
+#: a measured window shorter than this share of the seconds asked is refused (users never all ready)
+MIN_WINDOW_SHARE = 0.8
 #: environment variable telling a locustfile how long to measure once its users are ready
 WINDOW_ENV = "LETSEMA_MEASURE_SECONDS"
 #: seconds Locust waits for running tasks at the end (``--stop-timeout``)
@@ -57,15 +59,18 @@ PERCENTILES = (0.50, 0.95, 0.99)
 class MeasuredWindow:
     """For a locustfile: start the measured window when every user is ready, stop ``seconds`` later.
 
-    Call ``user_ready(environment)`` at the end of each user's ``on_start``. When the count reaches
-    the run's target user count, the statistics are emptied and, if ``LETSEMA_MEASURE_SECONDS`` is
-    set (``run_locust`` sets it), the runner quits that many seconds later (as Locust's own
-    ``--run-time`` does in a headless run).
+    At the end of each user's ``on_start`` call ``user_ready(environment)`` then
+    ``wait_until_all_ready()``: users get ready without competing with the load of the users
+    already ready (an OAuth password grant is slow on purpose) and all start together. When the
+    count reaches the run's target user count the statistics are emptied and, if
+    ``LETSEMA_MEASURE_SECONDS`` is set (``run_locust`` sets it), the runner quits that many seconds
+    later (as Locust's own ``--run-time`` does in a headless run).
     """
 
     def __init__(self) -> None:
         self.ready = 0
         self.started = False
+        self._event: Any = None  # a gevent Event, made inside Locust processes only
 
     def user_ready(self, environment: Any) -> None:
         self.ready += 1
@@ -76,9 +81,21 @@ class MeasuredWindow:
         environment.stats.reset_all()
         seconds = os.environ.get(WINDOW_ENV)
         if seconds:
-            import gevent  # only inside Locust processes, which have it
+            import gevent
 
             gevent.spawn_later(float(seconds), runner.quit)
+        if self._event is not None:
+            self._event.set()
+
+    def wait_until_all_ready(self, timeout: float = RAMP_ALLOWANCE_SECONDS) -> None:
+        """Block this user (not the process) until every user is ready, or ``timeout`` passed."""
+        if self.started:
+            return
+        if self._event is None:
+            from gevent.event import Event
+
+            self._event = Event()
+        self._event.wait(timeout)
 
 
 class LocustRunFailed(RuntimeError):
@@ -379,6 +396,11 @@ def run_locust(
             raise LocustRunFailed(f"Locust wrote neither {json_file} nor {csv_file}")
     except LocustRunFailed as exc:
         raise LocustRunFailed(f"{exc}\n{_tail(log)}") from None
+    if totals.seconds < MIN_WINDOW_SHARE * seconds:
+        raise LocustRunFailed(
+            f"{name}: measured {totals.seconds:.1f} s of the {seconds} s asked: the users were not all ready"
+            f" within {RAMP_ALLOWANCE_SECONDS} s, or stopped early\n{_tail(log)}"
+        )
     return OpStats(
         name=name,
         requests=totals.requests,

@@ -51,9 +51,14 @@ def plot_history(csv_prefix: Path, png: Path, title: str) -> Path:
     start = rows[0].timestamp
     t = [row.timestamp - start for row in rows]
     rates = per_second_rates(rows)
+    # Before the first request counted: spawning users and their on_start (not measured).
+    ramp_end = next((t[i - 1] for i, (r, _) in enumerate(rates) if r > 0 and i > 0), 0)
 
     fig, (top, bottom) = plt.subplots(2, 1, sharex=True, figsize=(9, 6))
     try:
+        for ax in (top, bottom):
+            if ramp_end > 0:
+                ax.axvspan(0, ramp_end, color="0.9", label="ramp (not measured)" if ax is top else None)
         top.plot(t, [r for r, _ in rates], label="requests/s", color="tab:blue")
         top.plot(t, [f for _, f in rates], label="failures/s", color="tab:red")
         top.set_ylabel("per second")

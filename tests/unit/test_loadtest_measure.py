@@ -275,6 +275,14 @@ class TestMeasuredWindow:
         window.user_ready(environment)  # a user restarted later changes nothing
         assert environment.stats.resets == 1
 
+    def test_users_ready_after_the_start_do_not_wait(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        monkeypatch.delenv(WINDOW_ENV, raising=False)
+        environment = SimpleNamespace(runner=SimpleNamespace(target_user_count=1), stats=_FakeStats())
+        window = MeasuredWindow()
+        window.user_ready(environment)
+        window.wait_until_all_ready(timeout=0)  # returns at once: no event is made
+        assert window.started
+
 
 def op(name: str, rps: float) -> OpStats:
     return OpStats(name, 100, 0, rps, 10.0, 20.0, 30.0, 12.0, 10.0, 8, f"/tmp/{name}")
