@@ -39,7 +39,14 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from letsema_load import drills_platform as dp
-from letsema_load.drills_metrics import read_history, recovery, window_counts
+from letsema_load.drills_metrics import (
+    failing_requests,
+    failure_kinds,
+    per_second,
+    read_rows,
+    recovery,
+    window_counts,
+)
 from letsema_load.drills_report import SETTLE_SECONDS, DrillResult, plot, write_json, write_markdown
 from letsema_load.drills_verify import MPESA, REPAYMENT, load_acks, verify_acks
 
@@ -85,7 +92,7 @@ class Load:
             sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--headless",
             "--host", platform.tenant_url(LOAD_TENANT), "--credentials", str(platform.credentials),
             "-u", str(args.users), "-r", "2", "--stop-timeout", "10",
-            "--csv", str(self.prefix), "--json-file", str(self.prefix),
+            "--csv", str(self.prefix), "--csv-full-history", "--json-file", str(self.prefix),
             "--ack-log", str(self.acks), "--retry-failed-payments",
             "--config-users", json.dumps({"user_class_name": "PaymentGateway", "weight": args.gateway_weight}),
             "--only-summary", "--loglevel", "WARNING",
@@ -251,20 +258,28 @@ def run_drills(platform: dp.Platform, load: Load, args: argparse.Namespace, resu
 
 
 def measure(results: list[DrillResult], load: Load) -> list[Any]:
-    """Requests, failures and recovery of each drill, from Locust's per-second history."""
-    series = read_history(Path(f"{load.prefix}_stats_history.csv"))
+    """Requests, failures and recovery of each drill, from Locust's per-second history; which requests
+    failed and how, in the drill's notes."""
+    history = read_rows(Path(f"{load.prefix}_stats_history.csv"))
+    failures = read_rows(Path(f"{load.prefix}_failures.csv"))
+    series = per_second(history)
     ends = [r.injected_at for r in results[1:]] + [load.stopped_at]
     for result, end in zip(results, ends, strict=True):
         if not result.injected_at:
             continue
         result.period_end = end
-        result.requests, result.failures = window_counts(
-            series, result.injected_at, result.restored_at + SETTLE_SECONDS
-        )
-        rec = recovery(series, injected_at=result.injected_at, period_end=end)
+        window_end = result.restored_at + SETTLE_SECONDS
+        result.requests, result.failures = window_counts(series, result.injected_at, window_end)
+        rec = recovery(series, injected_at=result.injected_at, period_end=end, restored_at=result.restored_at)
         result.recovery_seconds = rec.seconds
         result.first_failure_seconds = rec.first_failure_seconds
         result.last_failure_seconds = rec.last_failure_seconds
+        failing = failing_requests(history, result.injected_at, window_end)
+        if failing:
+            top = ", ".join(f"{name} ×{count}" for name, count in list(failing.items())[:4])
+            more = f" and {len(failing) - 4} more" if len(failing) > 4 else ""
+            kinds = failure_kinds(failures, result.injected_at, window_end)
+            result.notes.insert(0, f"failed: {top}{more} ({'; '.join(kinds)})")
     return series
 
 

@@ -6,17 +6,23 @@ Count`` and ``Total Failure Count``. Per-second counts are the differences betwe
 (the smoothed ``Requests/s`` column averages over several seconds and would blur a short fault). A
 request is counted when it completes, so a request that hung through a fault lands when it ended.
 
-Recovery time (the definition the report states): the time from the fault's injection to the start of
-the first run of ``QUIET_SECONDS`` consecutive seconds, after the first failure, without a failure and
-with requests still completing (at least one a second on average) — 0 when nothing failed. The time
-of the last failure before the next drill is reported beside it, so a relapse is visible.
+Recovery time (the definition the report states): 0 when nothing failed between the fault's injection
+and the next drill; otherwise the time from the injection to the start of the first run of
+``QUIET_SECONDS`` consecutive seconds without a failure and with requests still completing (at least one
+a second on average) that begins after the first failure and not before the fault was cleared (a
+component stopped for 30 s fails requests now and then, so a quiet run in the middle of the outage is
+not a recovery). The times of the first and last failure before the next drill are reported beside it,
+so a relapse is visible.
 """
 
 from __future__ import annotations
 
 import csv
+import math
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 QUIET_SECONDS = 5
@@ -28,14 +34,6 @@ class Second:
     t: int  # Unix second
     requests: int
     failures: int
-
-
-def read_history(path: Path) -> list[Second]:
-    """The per-second series of a ``_stats_history.csv`` file (empty when it does not exist yet)."""
-    if not path.exists():
-        return []
-    with open(path, newline="", encoding="utf-8") as fh:
-        return per_second(csv.DictReader(fh))
 
 
 def per_second(rows: Iterable[Mapping[str, str]]) -> list[Second]:
@@ -83,17 +81,24 @@ class Recovery:
 
 
 def recovery(
-    series: Sequence[Second], *, injected_at: float, period_end: float, quiet: int = QUIET_SECONDS
+    series: Sequence[Second],
+    *,
+    injected_at: float,
+    period_end: float,
+    restored_at: float | None = None,
+    quiet: int = QUIET_SECONDS,
 ) -> Recovery:
-    """The recovery of one drill from the seconds between its injection and ``period_end``."""
-    start = int(injected_at)
-    period = [s for s in series if start <= s.t < period_end]
+    """The recovery of one drill from the seconds between its injection and ``period_end`` (the next
+    drill's injection: its second belongs to the next drill); ``restored_at``: when the fault was cleared."""
+    start, end = int(injected_at), int(period_end)
+    period = [s for s in series if start <= s.t < end]
     failing = [s.t for s in period if s.failures]
     if not failing:
         return Recovery(seconds=0.0, last_failure_seconds=None, first_failure_seconds=None)
     by_t = {s.t: s for s in period}
     first_failure, last_failure = failing[0], failing[-1]
-    for t in range(first_failure + 1, int(period_end) - quiet + 1):
+    earliest = max(first_failure + 1, math.ceil(restored_at) if restored_at is not None else start)
+    for t in range(earliest, end - quiet + 1):
         window = [by_t.get(t + i, Second(t + i, 0, 0)) for i in range(quiet)]
         if all(s.failures == 0 for s in window) and sum(s.requests for s in window) >= quiet:
             return Recovery(
@@ -106,3 +111,54 @@ def recovery(
         last_failure_seconds=last_failure + 1 - injected_at,
         first_failure_seconds=max(0.0, first_failure - injected_at),
     )
+
+
+def read_rows(path: Path) -> list[dict[str, str]]:
+    """The rows of a Locust CSV file (empty when it does not exist)."""
+    if not path.exists():
+        return []
+    with open(path, newline="", encoding="utf-8") as fh:
+        return list(csv.DictReader(fh))
+
+
+def failing_requests(rows: Iterable[Mapping[str, str]], start: float, end: float) -> dict[str, int]:
+    """Failures per request name completed from ``start`` up to ``end``, from the per-request rows of a
+    ``--csv-full-history`` history (cumulative per name, like the ``Aggregated`` row)."""
+    by_name: dict[str, list[tuple[int, int]]] = {}
+    for row in rows:
+        name = row.get("Name", "")
+        if not name or name == AGGREGATED:
+            continue
+        try:
+            point = (int(float(row["Timestamp"])), int(row["Total Failure Count"]))
+        except (KeyError, ValueError):
+            continue
+        by_name.setdefault(f"{row.get('Type', '')} {name}".strip(), []).append(point)
+    first, last = int(start), max(int(end), int(start) + 1)
+    failing: dict[str, int] = {}
+    for name, points in by_name.items():
+        before = max((f for t, f in points if t < first), default=0)
+        upto = max((f for t, f in points if t < last), default=0)
+        if upto > before:
+            failing[name] = upto - before
+    return dict(sorted(failing.items(), key=lambda item: (-item[1], item[0])))
+
+
+_ERROR = re.compile(r": (\d{3}) \{\s*\"code\":\s*\"([a-z_]+)\"")
+
+
+def failure_kinds(rows: Iterable[Mapping[str, str]], start: float, end: float) -> list[str]:
+    """The kinds of failure (``"503 vault_unavailable"``) Locust's ``_failures.csv`` saw at some point
+    between ``start`` and ``end`` (it keeps only the first and last time of each)."""
+    kinds: set[str] = set()
+    for row in rows:
+        try:
+            first = datetime.fromisoformat(row["First Seen"].replace("Z", "+00:00")).timestamp()
+            last = datetime.fromisoformat(row["Last Seen"].replace("Z", "+00:00")).timestamp()
+        except (KeyError, ValueError):
+            continue
+        if last < int(start) or first >= end:
+            continue
+        match = _ERROR.search(row.get("Error", ""))
+        kinds.add(f"{match.group(1)} {match.group(2)}" if match else row.get("Error", "")[:60])
+    return sorted(kinds)

@@ -202,9 +202,35 @@ def children_of(pid: int) -> list[int]:
     return sorted(found)
 
 
+def _cpu_ticks(pid: int) -> int:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return -1
+    return int(fields[11]) + int(fields[12])  # utime + stime
+
+
+def busy_worker(workers: list[int], *, within: float = 5.0) -> tuple[int, bool]:
+    """A worker that is serving a request (its CPU time moves), else the first one; (pid, was busy).
+
+    A sync worker serves one request at a time, so a busy one holds a request in flight: killing it
+    tests what a client sees when its request dies half-way (rolled back, or committed and unanswered).
+    """
+    deadline = time.monotonic() + within
+    before = {pid: _cpu_ticks(pid) for pid in workers}
+    while time.monotonic() < deadline:
+        time.sleep(0.02)
+        for pid in workers:
+            now = _cpu_ticks(pid)
+            if now > before[pid] >= 0:
+                return pid, True
+            before[pid] = now
+    return workers[0], False
+
+
 def kill_api_worker(platform: Platform, tenant: str, *, timeout: float = 60) -> FaultTimes:
-    """``kill -9`` one gunicorn worker of the tenant's API (never the master), then wait until the
-    master has forked a replacement and the API answers its health check."""
+    """``kill -9`` one gunicorn worker of the tenant's API (never the master), preferably one serving a
+    request, then wait until the master has forked a replacement and the API answers its health check."""
     from letsema_dev.procs import read_pid
 
     master = read_pid(platform.root / f"api-{tenant}.pid")
@@ -213,7 +239,7 @@ def kill_api_worker(platform: Platform, tenant: str, *, timeout: float = 60) -> 
     workers = children_of(master)
     if not workers:
         raise RuntimeError(f"gunicorn master {master} of api-{tenant} has no workers")
-    victim = workers[0]
+    victim, busy = busy_worker(workers)
     injected = time.time()
     os.kill(victim, signal.SIGKILL)
     svc = platform.services[f"api-{tenant}"]
@@ -221,8 +247,9 @@ def kill_api_worker(platform: Platform, tenant: str, *, timeout: float = 60) -> 
     while time.monotonic() < deadline:
         now = [pid for pid in children_of(master) if pid != victim]
         if len(now) >= len(workers) and svc.healthy():
+            state = "serving a request" if busy else "idle"
             return FaultTimes(
-                injected, time.time(), [f"killed worker {victim} of master {master}; {len(workers)} before"]
+                injected, time.time(), [f"killed worker {victim} ({state}) of master {master}, {len(workers)} workers"]
             )
         time.sleep(0.1)
     raise TimeoutError(f"api-{tenant}: no replacement for worker {victim} within {timeout:.0f}s")
@@ -306,7 +333,9 @@ def tenant_rows(
 
 def trial_balance(platform: Platform, tenant: str) -> tuple[Decimal, Decimal]:
     """(sum of debits, sum of credits) over every journal line of the tenant."""
-    rows = platform.query(tenant, "SELECT coalesce(sum(debit), 0), coalesce(sum(credit), 0) FROM ledger_journalline")
+    rows = platform.query(
+        tenant, "SELECT coalesce(sum(debit), 0.00), coalesce(sum(credit), 0.00) FROM ledger_journalline"
+    )
     return Decimal(rows[0][0]), Decimal(rows[0][1])
 
 

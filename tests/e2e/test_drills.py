@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import sys
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -16,7 +17,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "loadtests"))
 
-from letsema_load.drills_metrics import Second, per_second, recovery, window_counts
+from letsema_load.drills_metrics import Second, failing_requests, failure_kinds, per_second, recovery, window_counts
 from letsema_load.drills_verify import (
     Ack,
     AckCheck,
@@ -111,9 +112,59 @@ class TestRecovery:
         assert rec.seconds is None
         assert rec.last_failure_seconds == 5.0
 
+    def test_a_quiet_spell_while_the_component_is_still_down_is_not_recovery(self) -> None:
+        # Stopped at T0 for 10 s: requests that need it fail now and then (seconds 1 and 7).
+        counts = [(5, 0)] * 20
+        counts[1], counts[7] = (4, 1), (4, 1)
+        rec = recovery(series(*counts), injected_at=T0, period_end=T0 + 20, restored_at=T0 + 10)
+        assert rec.seconds == 10.0
+        assert rec.last_failure_seconds == 8.0
+
     def test_failures_after_the_period_are_not_this_drills(self) -> None:
         s = series((5, 0), (5, 0), (5, 0), (5, 0), (5, 0), (5, 0), (3, 3))
         assert recovery(s, injected_at=T0, period_end=T0 + 6).seconds == 0.0
+
+
+def endpoint_row(t: int, name: str, failures: int, method: str = "POST") -> dict[str, str]:
+    return {"Timestamp": str(t), "Type": method, "Name": name, "Total Failure Count": str(failures)}
+
+
+class TestWhatFailed:
+    def test_failures_per_request_name_inside_the_window(self) -> None:
+        rows = [
+            endpoint_row(T0, "/repayments/", 1),
+            endpoint_row(T0 + 1, "/repayments/", 3),
+            endpoint_row(T0 + 2, "/repayments/", 4),
+            endpoint_row(T0 + 1, "/reports/", 0, method="GET"),
+            endpoint_row(T0 + 2, "/reports/", 2, method="GET"),
+            endpoint_row(T0 + 9, "/reports/", 5, method="GET"),
+            {"Timestamp": str(T0 + 2), "Name": "Aggregated", "Total Failure Count": "99"},
+        ]
+        assert failing_requests(rows, T0 + 1, T0 + 3) == {"POST /repayments/": 3, "GET /reports/": 2}
+
+    def test_kinds_of_failure_seen_in_the_window(self) -> None:
+        rows = [
+            {
+                "Error": 'CatchResponseError(\'POST /x: 503 {"code":"vault_unavailable","message":""}\')',
+                "First Seen": "2027-01-15T08:00:05Z",
+                "Last Seen": "2027-01-15T08:00:09Z",
+            },
+            {
+                "Error": 'CatchResponseError(\'GET /y: 500 {"code": "server_error"}\')',
+                "First Seen": "2027-01-15T09:00:00Z",
+                "Last Seen": "2027-01-15T09:00:00Z",
+            },
+            {
+                "Error": "ConnectionResetError(104, 'Connection reset by peer')",
+                "First Seen": "2027-01-15T08:00:08Z",
+                "Last Seen": "2027-01-15T08:00:08Z",
+            },
+        ]
+        eight = datetime(2027, 1, 15, 8, 0, 0, tzinfo=UTC).timestamp()
+        assert failure_kinds(rows, eight, eight + 10) == [
+            "503 vault_unavailable",
+            "ConnectionResetError(104, 'Connection reset by peer')",
+        ]
 
 
 def ack_line(**fields: object) -> str:
