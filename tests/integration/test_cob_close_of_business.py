@@ -164,3 +164,47 @@ class TestCloseOfBusiness:
             close_business("10/03/2026")
         with pytest.raises(CommandError, match="in the future"):
             close_business("2099-01-01")
+
+
+def _state(loan: Loan) -> tuple[Any, ...]:
+    return (
+        loan.status,
+        loan.days_past_due,
+        loan.worst_days_past_due,
+        loan.arrears_bucket,
+        loan.last_close_of_business,
+        loan.balances,
+        tuple(loan.penalty_charges),
+        tuple((t.transaction_id, t.allocation) for t in loan.transactions),
+    )
+
+
+def test_loans_stamped_in_bulk_end_exactly_as_the_core_leaves_them(borrower_id: str, product_id: str) -> None:
+    """Close of business stamps the loans it cannot change (current, nothing overdue, nothing dated later)
+    with one UPDATE instead of running the core on each; over loans in every state and several days, the
+    stored result is the core's own ``Loan.close_business_day`` applied to the loans as they were."""
+    from letsema_api.common.models import AuditEvent
+    from letsema_api.lending.repositories import DjangoLoanRepository
+
+    ids = open_loans(borrower_id=borrower_id, product_id=product_id, count=7)
+    repay(ids[0], on=date(2026, 2, 5), amount="945.60")  # on time
+    repay(ids[1], on=date(2026, 2, 5), amount="500.00")  # part of the installment
+    repay(ids[2], on=date(2026, 2, 25), amount="945.60")  # late, posted before the runs below
+    repay(ids[3], on=date(2026, 2, 5), amount="945.60")
+    repay(ids[3], on=date(2026, 3, 5), amount="945.60")
+    repay(ids[4], on=date(2026, 1, 20), amount="2000.00")  # ahead of time
+    stamped = []
+    for as_of in (date(2026, 1, 20), date(2026, 2, 6), date(2026, 2, 10), date(2026, 3, 6), date(2026, 3, 9)):
+        expected = {}
+        for loan_id in ids:
+            loan = DjangoLoanRepository().get(loan_id)
+            loan.close_business_day(as_of=as_of)
+            expected[loan_id] = _state(loan)
+        close_business(as_of.isoformat(), batch=3)
+        assert {loan_id: _state(DjangoLoanRepository().get(loan_id)) for loan_id in ids} == expected
+        audits = AuditEvent.objects.filter(action="loan.close_of_business", entity_id=as_of.isoformat())
+        stamped.append(sum(a.after.get("stamped_only", 0) for a in audits))
+    # 20 Jan: nothing due, but four loans hold repayments dated later (the core replays those): three stamped.
+    # 6 Feb: the on-time and the ahead-of-time loans; the late, partial and unpaid ones went through the core.
+    assert stamped[:2] == [3, 2]
+    assert sum(stamped) < 7 * 5

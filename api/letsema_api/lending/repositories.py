@@ -528,14 +528,19 @@ class DjangoLoanRepository:
         for name, value in _loan_fields(loan).items():
             setattr(row, name, value)
         row.updated_at = timezone.now()
-        installments = snapshot.installments
         balances = {b.number: b for b in loan.balances}
-        for inst in installments:
+        installments: list[models.Installment] = []  # only the rows whose balances changed
+        for inst in snapshot.installments:
             b = balances[inst.number]
-            inst.principal_outstanding = b.principal
-            inst.interest_outstanding = b.interest
-            inst.fees_outstanding = b.fees
-            inst.penalties_outstanding = b.penalties
+            now_outstanding = (b.principal, b.interest, b.fees, b.penalties)
+            if now_outstanding != tuple(getattr(inst, field) for field in _BALANCE_FIELDS):
+                (
+                    inst.principal_outstanding,
+                    inst.interest_outstanding,
+                    inst.fees_outstanding,
+                    inst.penalties_outstanding,
+                ) = now_outstanding
+                installments.append(inst)
         stored = snapshot.transactions
         new: list[models.LoanTransaction] = []
         changed: list[models.LoanTransaction] = []
@@ -555,9 +560,9 @@ class DjangoLoanRepository:
             return
         with transaction.atomic():
             models.Loan.objects.bulk_update([p.loan_row for p in pending], _LOAN_UPDATE_FIELDS)
-            models.Installment.objects.bulk_update(
-                [i for p in pending for i in p.installments], _BALANCE_FIELDS, batch_size=1000
-            )
+            changed_installments = [i for p in pending for i in p.installments]
+            if changed_installments:
+                models.Installment.objects.bulk_update(changed_installments, _BALANCE_FIELDS, batch_size=1000)
             changed = [t for p in pending for t in p.changed_transactions]
             if changed:
                 models.LoanTransaction.objects.bulk_update(changed, _TRANSACTION_FIELDS, batch_size=1000)

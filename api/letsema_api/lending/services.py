@@ -16,7 +16,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -466,17 +466,49 @@ def loans_due_for_close_of_business(*, as_of: date) -> tuple[list[str], int]:
     return list(due.order_by("id").values_list("id", flat=True)), active.count()
 
 
+#: Active loans that close of business for ``%(as_of)s`` can only stamp: current, nothing overdue before that
+#: date (every installment due before it fully paid) and no transaction dated after it. For such a loan the
+#: core's ``Loan.close_business_day`` charges no penalty (penalties fall only on installments more than the
+#: grace days past due with something outstanding), finds DPD 0 and the bucket unchanged, emits no event and
+#: sets ``last_close_of_business`` — which is all this statement does, for the whole batch at once.
+#: ``tests/integration/test_cob_close_of_business.py`` checks it leaves the same rows as the core on every loan.
+_QUIET_LOANS_SQL = """
+UPDATE lending_loan l
+SET last_close_of_business = %(as_of)s, updated_at = %(now)s
+WHERE l.id = ANY(%(ids)s)
+  AND l.status = 'active'
+  AND (l.last_close_of_business IS NULL OR l.last_close_of_business < %(as_of)s)
+  AND l.days_past_due = 0
+  AND l.arrears_bucket = 'current'
+  AND NOT EXISTS (
+    SELECT 1 FROM lending_installment i
+    WHERE i.loan_id = l.id AND i.due_date < %(as_of)s
+      AND i.principal_outstanding + i.interest_outstanding + i.fees_outstanding + i.penalties_outstanding > 0
+  )
+  AND NOT EXISTS (SELECT 1 FROM lending_loantransaction t WHERE t.loan_id = l.id AND t."on" > %(as_of)s)
+RETURNING l.id
+"""
+
+
 def close_business_batch(*, loan_ids: list[str], as_of: date) -> CloseOfBusinessResult:
     """The core's close of business over these loans, in one transaction, written with bulk statements.
 
-    Locks the loans (a repayment waits for the batch). Loans already processed for ``as_of`` are skipped
-    by the core, so a rerun changes nothing. Posts the re-allocation entries and queues the registry
-    events the core asks for; records one audit event for the batch.
+    Locks the loans (a repayment waits for the batch). Loans that the day cannot change beyond the date
+    stamp (``_QUIET_LOANS_SQL``) are stamped by one statement; the others go through the core. Loans
+    already processed for ``as_of`` are skipped, so a rerun changes nothing. Posts the re-allocation
+    entries and queues the registry events the core asks for; records one audit event for the batch.
     """
     with transaction.atomic():
-        loans = DjangoLoanRepository(lock=True, deferred=True, only_ids=loan_ids)
+        with connection.cursor() as cursor:
+            # Lock first (in id order, as repayments lock one loan at a time): the quiet test below then reads
+            # rows nobody else can change until this batch commits.
+            cursor.execute("SELECT id FROM lending_loan WHERE id = ANY(%s) ORDER BY id FOR UPDATE", [loan_ids])
+            cursor.execute(_QUIET_LOANS_SQL, {"ids": loan_ids, "as_of": as_of, "now": timezone.now()})
+            quiet = {row[0] for row in cursor.fetchall()}
+        rest = [loan_id for loan_id in loan_ids if loan_id not in quiet]
+        loans = DjangoLoanRepository(lock=True, deferred=True, only_ids=rest)
         borrowers = borrower_repository()
-        result = core.run_close_of_business(
+        core_result = core.run_close_of_business(
             as_of=as_of,
             tenant=current_tenant(),
             loans=loans,
@@ -487,6 +519,12 @@ def close_business_batch(*, loan_ids: list[str], as_of: date) -> CloseOfBusiness
             journal=DjangoJournal(),
         )
         loans.flush()
+        result = CloseOfBusinessResult(
+            as_of=as_of,
+            processed=tuple(sorted((*quiet, *core_result.processed))),
+            skipped=core_result.skipped,
+            events=core_result.events,
+        )
         if result.processed:
             record_audit(
                 actor="close_of_business",
@@ -495,6 +533,7 @@ def close_business_batch(*, loan_ids: list[str], as_of: date) -> CloseOfBusiness
                 entity_id=as_of.isoformat(),
                 after={
                     "processed": len(result.processed),
+                    "stamped_only": len(quiet),
                     "penalties": len(result.penalties_charged),
                     "arrears_changes": len(result.arrears_changes),
                     "reallocations": len(result.reallocations),
