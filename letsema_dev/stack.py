@@ -34,7 +34,7 @@ from letsema_dev.procs import (
 )
 from letsema_dev.services.ferretdb import FerretDBServer
 from letsema_dev.services.openbao import OpenBaoServer
-from letsema_dev.services.postgres import PostgresServer
+from letsema_dev.services.postgres import SUPERUSER, PostgresServer
 
 TENANTS = [
     TenantSpec("khotso", "Khotso Microfinance"),
@@ -76,6 +76,10 @@ class Service(Protocol):
     def port(self) -> int | None: ...
 
 
+#: the database FerretDB's PostgreSQL backend keeps the registry in (LETSEMA_FERRETDB_BACKEND=postgresql)
+FERRETDB_DATABASE = "ferretdb"
+
+
 def pg_settings_from_env() -> dict[str, str]:
     """Extra ``postgresql.conf`` settings from ``LETSEMA_PG_SETTINGS`` (``"shared_buffers=2GB,work_mem=32MB"``),
     written on every start of both servers (the benchmark platform sizes its memory this way)."""
@@ -107,18 +111,28 @@ class Context:
         ports = resolve_ports(root)
         mongo_url = os.environ.get("LETSEMA_MONGO_URL") or None
         mongo: FerretDBServer | None = None
-        if not mongo_url and not shutil.which("mongod"):
-            mongo = FerretDBServer(base_dir=root / "ferretdb", port=ports["mongodb"])
         pg_settings = pg_settings_from_env()
+        primary = PostgresServer(
+            base_dir=root / "pg-primary",
+            port=ports["postgres-primary"],
+            name="postgres-primary",
+            settings=pg_settings,
+        )
+        if not mongo_url and not shutil.which("mongod"):
+            backend = os.environ.get("LETSEMA_FERRETDB_BACKEND", "sqlite")
+            if backend not in ("sqlite", "postgresql"):
+                raise ValueError(f"LETSEMA_FERRETDB_BACKEND must be sqlite or postgresql, not {backend!r}")
+            postgresql_url = None
+            if backend == "postgresql":
+                # Over the primary's private socket (trusted), in a database of its own.
+                postgresql_url = (
+                    f"postgres://{SUPERUSER}@/{FERRETDB_DATABASE}?host={primary.socket_dir}&port={primary.port}"
+                )
+            mongo = FerretDBServer(base_dir=root / "ferretdb", port=ports["mongodb"], postgresql_url=postgresql_url)
         return cls(
             root=root,
             ports=ports,
-            primary=PostgresServer(
-                base_dir=root / "pg-primary",
-                port=ports["postgres-primary"],
-                name="postgres-primary",
-                settings=pg_settings,
-            ),
+            primary=primary,
             replica=PostgresServer(
                 base_dir=root / "pg-replica",
                 port=ports["postgres-replica"],
@@ -266,6 +280,10 @@ class MongoDB:
         if self.ctx.mongo is not None:
             if not self.ctx.mongo.is_running():
                 _check_port(self.ctx.mongo.port, self.name)
+            if self.ctx.mongo.postgresql_url and not self.ctx.primary.execute(
+                "SELECT 1 FROM pg_database WHERE datname = %s", (FERRETDB_DATABASE,)
+            ):
+                self.ctx.primary.execute(f'CREATE DATABASE "{FERRETDB_DATABASE}"')
             self.ctx.mongo.start()
         elif self.ctx.external_mongo_url is None:
             # A mongod on PATH: run it with its data under the state folder.

@@ -49,7 +49,7 @@ from zoneinfo import ZoneInfo
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from letsema_load.benchplatform import STATE_DIR, bench_env, ensure_up, tenant_django
+from letsema_load.benchplatform import STATE_DIR, bench_env, ensure_up, ferretdb_pushdown_indexes, tenant_django
 
 TENANT = "khotso"
 BORROWERS = 1_000_000
@@ -603,6 +603,29 @@ def _analyze(plan: Plan, env: dict[str, str]) -> dict[str, int]:
     return counts
 
 
+def _bootstrap_registry(env: dict[str, str]) -> None:
+    """The registry's indexes before the bulk load (``letsema_api.registry.bootstrap``; idempotent)."""
+    import subprocess
+
+    from letsema_dev.stack import Context
+
+    ctx = Context.load(Path(env["LETSEMA_STATE_DIR"]))
+    done = subprocess.run(
+        [sys.executable, "-m", "letsema_api.registry.bootstrap", "--mongo-url", ctx.mongo_url, "--timeout", "30"],
+        env={**env, "PYTHONPATH": str(Path(__file__).resolve().parents[1] / "api")},
+        capture_output=True,
+        text=True,
+        check=False,
+        stdin=subprocess.DEVNULL,
+    )
+    if done.returncode != 0:
+        raise SystemExit(f"loadgen: registry bootstrap failed:\n{done.stdout}{done.stderr}")
+    print(
+        f"loadgen: registry bootstrap: {done.stdout.strip().splitlines()[-1] if done.stdout.strip() else 'ok'}",
+        file=sys.stderr,
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
@@ -641,6 +664,8 @@ def main(argv: list[str] | None = None) -> int:
             )
     print(f"loadgen: starting the benchmark platform in {args.state_dir} …", file=sys.stderr, flush=True)
     ensure_up(env)
+    _bootstrap_registry(env)
+    ferretdb_pushdown_indexes(env)
     args.state_dir.mkdir(parents=True, exist_ok=True)
     manifest_path.write_text(json.dumps({**plan.describe(), "complete": False}, indent=2) + "\n")
     print(f"loadgen: {json.dumps(plan.describe())}", file=sys.stderr, flush=True)

@@ -55,6 +55,10 @@ def build_ferretdb(*, quiet: bool = False) -> Path:
 class FerretDBServer:
     base_dir: Path
     port: int
+    #: ``postgres://`` URL of a database to keep the documents in (FerretDB's PostgreSQL backend, which pushes
+    #: equality filters on strings down to SQL and builds real indexes); None: the SQLite backend under
+    #: ``base_dir``, which pushes down only ``_id`` equality and so scans a collection for any other filter.
+    postgresql_url: str | None = None
 
     @property
     def url(self) -> str:
@@ -75,10 +79,13 @@ class FerretDBServer:
         state = self.base_dir / "state"
         data.mkdir(parents=True, exist_ok=True)
         state.mkdir(parents=True, exist_ok=True)
+        if self.postgresql_url:
+            backend = ["--handler=postgresql", f"--postgresql-url={self.postgresql_url}"]
+        else:
+            backend = ["--handler=sqlite", f"--sqlite-url=file:{data}/"]
         argv = [
             str(build_ferretdb()),
-            "--handler=sqlite",
-            f"--sqlite-url=file:{data}/",
+            *backend,
             f"--listen-addr={LOOPBACK}:{self.port}",
             f"--state-dir={state}",
             f"--debug-addr={LOOPBACK}:{free_port()}",

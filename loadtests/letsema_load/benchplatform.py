@@ -3,7 +3,8 @@
 ``make generate``, ``make bench`` and the data generator all use it, so a national-scale dataset never lands
 in the demo platform of ``make run`` (``.letsema/``) and both can run side by side. It is the same supervisor
 and the same processes; only the state folder (``.letsema-bench/``), the ports and PostgreSQL's memory settings
-differ (a 1 000 000-loan tenant wants more than PostgreSQL's 128 MB default of shared buffers).
+differ (a 1 000 000-loan tenant wants more than PostgreSQL's 128 MB default of shared buffers), and FerretDB keeps
+the registry in PostgreSQL (see ``bench_env``).
 """
 
 from __future__ import annotations
@@ -46,7 +47,14 @@ PG_SETTINGS = ",".join(
 
 def bench_env(state_dir: Path | None = None) -> dict[str, str]:
     """The environment of every process that talks to the benchmark platform."""
-    env = {**os.environ, "LETSEMA_STATE_DIR": str(state_dir or STATE_DIR), "LETSEMA_PG_SETTINGS": PG_SETTINGS}
+    env = {
+        **os.environ,
+        "LETSEMA_STATE_DIR": str(state_dir or STATE_DIR),
+        "LETSEMA_PG_SETTINGS": PG_SETTINGS,
+        # FerretDB on PostgreSQL: string equality filters are pushed down to SQL and use real indexes (its
+        # SQLite backend pushes down only ``_id`` equality: every borrower lookup would scan 3M documents).
+        "LETSEMA_FERRETDB_BACKEND": "postgresql",
+    }
     env.update({name: str(port) for name, port in PORTS.items()})
     env.pop("LETSEMA_MONGO_URL", None)
     return env
@@ -102,3 +110,34 @@ def tenant_django(tenant_id: str, env: dict[str, str]) -> Iterator[dict[str, Any
         "root_token": init["root_token"],
         "mongo_url": ctx.mongo_url,
     }
+
+
+def ferretdb_pushdown_indexes(env: dict[str, str]) -> list[str]:
+    """GIN indexes that serve the filters FerretDB's PostgreSQL backend actually sends.
+
+    FerretDB 1.24 turns ``{"borrower_key": "<key>"}`` into ``(_jsonb -> 'borrower_key') @> '"<key>"'`` and builds
+    each MongoDB index as a btree over ``(_jsonb -> field)`` expressions, which cannot serve ``@>``: without these,
+    every credit-file lookup is a sequential scan of the collection. This is an artefact of the local substitute
+    (a real MongoDB answers from the registry's compound index ``borrower_accounts``), so it lives here, beside the
+    benchmark platform, and docs/performance.md says so. Idempotent; returns the statements it ran.
+    """
+    from letsema_dev.stack import FERRETDB_DATABASE, Context
+
+    ctx = Context.load(Path(env["LETSEMA_STATE_DIR"]))
+    tables = ctx.primary.execute(
+        "SELECT schemaname, tablename FROM pg_tables WHERE schemaname = 'letsema_registry' "
+        "AND (tablename LIKE 'credit_accounts%%' OR tablename LIKE 'inquiries%%' OR tablename LIKE 'disputes%%')",
+        dbname=FERRETDB_DATABASE,
+    )
+    ran = []
+    for schema, table in tables:
+        # borrower_key: credit files; loan_ref: the relay's "is this loan another borrower's?" check.
+        fields = ("borrower_key", "loan_ref") if table.startswith("credit_accounts") else ("borrower_key",)
+        for field in fields:
+            sql = (
+                f'CREATE INDEX CONCURRENTLY IF NOT EXISTS "{table}_{field}_gin" '
+                f'ON "{schema}"."{table}" USING gin ((_jsonb -> \'{field}\') jsonb_path_ops)'
+            )
+            ctx.primary.execute(sql, dbname=FERRETDB_DATABASE)
+            ran.append(sql)
+    return ran
