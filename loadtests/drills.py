@@ -57,6 +57,8 @@ LOAD_TENANT = "khotso"
 HEALTHY_TIMEOUT = 180.0
 #: longest wait for the registry to converge (the relay backs off up to 60 s while the registry is down)
 CONVERGE_TIMEOUT = 240.0
+#: a drill's own timeline shows this long after the fault window
+PLOT_AFTER_SECONDS = 90.0
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -149,27 +151,33 @@ def wait_for_first_acks(load: Load, *, timeout: float, minimum: int = 10) -> Non
     dp.log(f"warning: only {len(load_acks(load.ack_lines()))} repayments acknowledged after {timeout:.0f} s")
 
 
+def restart_exited(platform: dp.Platform, result: DrillResult) -> None:
+    """Start again every process of the platform that exited, and report it: nothing in the local
+    platform restarts a process (on Kubernetes its pod would be restarted, after a back-off)."""
+    for name, svc in platform.services.items():
+        if svc.running():
+            continue
+        log_file = svc.log()
+        lines = Path(log_file).read_text(errors="replace").strip().splitlines() if log_file else []
+        errors = [line.strip() for line in lines if "Error" in line and not line.startswith(" ")]
+        cause = (errors or lines or ["no log"])[-1][:300]
+        backlog = ""
+        if name.startswith("relay-"):
+            tenant = name.removeprefix("relay-")
+            backlog = f"; outbox backlog {len(dp.outbox_pending(platform, tenant, up_to=2**62))} events"
+        dp.log(f"  {name} has exited ({cause}){backlog}: starting it again")
+        result.restarted_by_drill.append(name)
+        result.notes.append(f"{name} exited and was restarted by the drill{backlog}")
+        result.fault_notes.append(f"{name} exited: {cause}")
+        svc.start()
+
+
 def recover_services(platform: dp.Platform, result: DrillResult) -> None:
     """Wait until every service is healthy; a process that exited is started again and reported."""
     waited, bad = platform.wait_healthy(timeout=HEALTHY_TIMEOUT)
     result.services_healthy_after_seconds = waited
-    for name in list(bad):
-        svc = platform.services[name]
-        if not svc.running():
-            log_file = svc.log()
-            tail = ""
-            if log_file and Path(log_file).exists():
-                tail = " | ".join(Path(log_file).read_text(errors="replace").strip().splitlines()[-3:])[-400:]
-            result.restarted_by_drill.append(name)
-            backlog = ""
-            if name.startswith("relay-"):
-                tenant = name.removeprefix("relay-")
-                backlog = f" (outbox backlog {len(dp.outbox_pending(platform, tenant, up_to=2**62))} events)"
-            result.notes.append(f"{name} had exited and was restarted by the drill{backlog}")
-            dp.log(f"  {name} is not running (last log lines: {tail}); starting it again")
-            result.fault_notes.append(f"{name} exited; log: {tail}")
-            svc.start()
     if bad:
+        restart_exited(platform, result)
         waited, bad = platform.wait_healthy(timeout=HEALTHY_TIMEOUT)
     result.unhealthy_after = bad
     if bad:
@@ -203,7 +211,14 @@ def verify(platform: dp.Platform, load: Load, result: DrillResult, *, run_start:
         f"{len(check.doubled)} doubled, {len(check.mismatched)} wrong, {check.unacknowledged_in_db} unacknowledged"
     )
     for tenant in [t.tenant_id for t in _tenants()]:
-        conv = dp.wait_for_convergence(platform, tenant, since=dp.utc(period_start), timeout=CONVERGE_TIMEOUT)
+        conv = dp.wait_for_convergence(
+            platform,
+            tenant,
+            since=dp.utc(period_start),
+            timeout=CONVERGE_TIMEOUT,
+            # A relay can die late: it notices the database restart only when it next touches it.
+            tick=lambda: restart_exited(platform, result),
+        )
         result.registry[tenant] = {
             "converged": conv.converged,
             "loans_checked": conv.loans_checked,
@@ -310,7 +325,7 @@ def report(out: Path, results: list[DrillResult], load: Load, series: list[Any],
             series,
             [result],
             start=result.injected_at - args.steady,
-            end=result.period_end,
+            end=min(result.period_end, result.restored_at + PLOT_AFTER_SECONDS),
             title=f"{result.index}. {result.title} (shaded: fault window; dashed: recovered)",
         )
         if (out / name).exists():

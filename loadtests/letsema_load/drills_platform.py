@@ -202,29 +202,45 @@ def children_of(pid: int) -> list[int]:
     return sorted(found)
 
 
-def _cpu_ticks(pid: int) -> int:
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return -1
-    return int(fields[11]) + int(fields[12])  # utime + stime
+def _established_inodes(port: int) -> set[str]:
+    """Socket inodes of established TCP connections whose local port is ``port`` (accepted clients)."""
+    inodes: set[str] = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            lines = Path(table).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            fields = line.split()
+            if len(fields) > 9 and fields[3] == "01" and int(fields[1].rsplit(":", 1)[1], 16) == port:
+                inodes.add(fields[9])
+    return inodes
 
 
-def busy_worker(workers: list[int], *, within: float = 5.0) -> tuple[int, bool]:
-    """A worker that is serving a request (its CPU time moves), else the first one; (pid, was busy).
+def _socket_inodes(pid: int) -> set[str]:
+    found = set()
+    with contextlib.suppress(OSError):
+        for fd in Path(f"/proc/{pid}/fd").iterdir():
+            with contextlib.suppress(OSError):
+                target = os.readlink(fd)
+                if target.startswith("socket:["):
+                    found.add(target[8:-1])
+    return found
 
-    A sync worker serves one request at a time, so a busy one holds a request in flight: killing it
-    tests what a client sees when its request dies half-way (rolled back, or committed and unanswered).
+
+def serving_worker(workers: list[int], port: int, *, within: float = 5.0) -> tuple[int, bool]:
+    """A worker holding an accepted client connection (serving a request), else the first; (pid, serving).
+
+    A sync worker serves one request at a time, so killing one that holds a connection tests what a
+    client sees when its request dies half-way (rolled back, or committed and never answered).
     """
     deadline = time.monotonic() + within
-    before = {pid: _cpu_ticks(pid) for pid in workers}
     while time.monotonic() < deadline:
-        time.sleep(0.02)
+        clients = _established_inodes(port)
         for pid in workers:
-            now = _cpu_ticks(pid)
-            if now > before[pid] >= 0:
+            if clients & _socket_inodes(pid):
                 return pid, True
-            before[pid] = now
+        time.sleep(0.005)
     return workers[0], False
 
 
@@ -239,7 +255,7 @@ def kill_api_worker(platform: Platform, tenant: str, *, timeout: float = 60) -> 
     workers = children_of(master)
     if not workers:
         raise RuntimeError(f"gunicorn master {master} of api-{tenant} has no workers")
-    victim, busy = busy_worker(workers)
+    victim, busy = serving_worker(workers, platform.ctx.ports[f"api-{tenant}"])
     injected = time.time()
     os.kill(victim, signal.SIGKILL)
     svc = platform.services[f"api-{tenant}"]
@@ -247,7 +263,7 @@ def kill_api_worker(platform: Platform, tenant: str, *, timeout: float = 60) -> 
     while time.monotonic() < deadline:
         now = [pid for pid in children_of(master) if pid != victim]
         if len(now) >= len(workers) and svc.healthy():
-            state = "serving a request" if busy else "idle"
+            state = "serving a request" if busy else "no request seen in 5 s"
             return FaultTimes(
                 injected, time.time(), [f"killed worker {victim} ({state}) of master {master}, {len(workers)} workers"]
             )
@@ -448,12 +464,15 @@ class Convergence:
     waited_seconds: float
 
 
-def wait_for_convergence(platform: Platform, tenant: str, *, since: datetime, timeout: float) -> Convergence:
+def wait_for_convergence(
+    platform: Platform, tenant: str, *, since: datetime, timeout: float, tick: Callable[[], None] | None = None
+) -> Convergence:
     """Wait (at most ``timeout`` seconds) until the relay has delivered every event appended before now,
     then until every loan touched since ``since`` has a registry account equal to the loan.
 
     Load keeps running meanwhile, so a loan can move on between the two reads: a loan whose newest event
     is not delivered yet, or whose registry account is behind, is read again until both agree.
+    ``tick`` runs once a second while waiting (the drill restarts processes that exited).
     """
     from letsema_core.loans import arrears_bucket
 
@@ -463,6 +482,8 @@ def wait_for_convergence(platform: Platform, tenant: str, *, since: datetime, ti
     pending = outbox_pending(platform, tenant, up_to=high_water)
     while pending and time.monotonic() < deadline:
         time.sleep(1.0)
+        if tick is not None:
+            tick()
         pending = outbox_pending(platform, tenant, up_to=high_water)
     undelivered = [f"event {i} of loan {loan}: {error or 'pending'}" for i, loan, error in pending]
 
@@ -494,6 +515,8 @@ def wait_for_convergence(platform: Platform, tenant: str, *, since: datetime, ti
             if not loans or time.monotonic() > deadline:
                 break
             time.sleep(1.0)
+            if tick is not None:
+                tick()
     finally:
         client.close()
     return Convergence(
