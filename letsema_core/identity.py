@@ -152,13 +152,17 @@ class NationalId:
         return Identifier.parse(type=IdentifierType.LESOTHO_NATIONAL_ID, value=value, field=field)
 
 
+#: the order ``primary_identifier`` prefers identifier types in (the registry keys a borrower by the first held)
+REGISTRY_KEY_PREFERENCE: Final[tuple[IdentifierType, ...]] = tuple(_LOOKUP_PREFIX)
+
+
 def primary_identifier(identifiers: tuple[Identifier, ...] | list[Identifier]) -> Identifier:
     """The identifier that keys a borrower in the shared registry.
 
     Preference: Lesotho national ID, then South African ID, then passport; among several of one type,
     the first given. Raises ``ValidationError`` (``identifiers``, ``required``) for an empty list.
     """
-    for id_type in _LOOKUP_PREFIX:
+    for id_type in REGISTRY_KEY_PREFERENCE:
         for identifier in identifiers:
             if identifier.type is id_type:
                 return identifier

@@ -13,6 +13,7 @@ from typing import Protocol, runtime_checkable
 
 from letsema_core.accounting import JournalEntry
 from letsema_core.borrowers import Borrower, Consent, DuplicateSuspicion
+from letsema_core.credit.keys import KeyedHasher
 from letsema_core.credit.registry import CreditAccountEvent
 from letsema_core.credit.report import CreditAssessment
 from letsema_core.identity import Identifier
@@ -40,6 +41,14 @@ class BorrowerRepository(Protocol):
     def add_suspicion(self, suspicion: DuplicateSuspicion) -> None: ...
 
     def suspicions_for(self, borrower_id: str) -> Sequence[DuplicateSuspicion]: ...
+
+    def registry_key(self, borrower_id: str, hasher: KeyedHasher) -> str:
+        """The borrower's registry key: ``borrower_key`` of their primary identifier under ``hasher``.
+
+        An adapter that stores each identifier's digest under the same key (as its lookup key) answers from
+        it: no decryption and no hashing call. Raises ``NotFound``.
+        """
+        ...
 
 
 @runtime_checkable

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from letsema_core.borrowers import require_active_consent
-from letsema_core.credit.keys import KeyedHasher, borrower_key
+from letsema_core.credit.keys import KeyedHasher
 from letsema_core.credit.registry import CreditDispute, CreditFile, CreditInquiry, CreditRegistry
 from letsema_core.credit.report import CreditReport, build_credit_report
 from letsema_core.errors import ValidationError
@@ -35,9 +35,8 @@ def pull_credit_report(
     for name, value in (("purpose", purpose), ("user", user)):
         if not value or not value.strip():
             raise ValidationError(f"{name} is required", field=name, rule="required")
-    borrower = borrowers.get(borrower_id)
+    key = borrowers.registry_key(borrower_id, hasher)  # NotFound for an unknown borrower
     consent = require_active_consent(consents=consents.for_borrower(borrower_id), borrower_id=borrower_id, at=at)
-    key = borrower_key(identifier=borrower.primary_identifier, hasher=hasher)
     credit_file = registry.credit_file(country=tenant.country, borrower_key=key)
     report = build_credit_report(
         credit_file=credit_file, as_of=at, inquiring_mfi=tenant.mfi_id, rules=tenant.stacking_rules
@@ -68,8 +67,7 @@ def borrower_credit_file(
     """Everything the registry holds on the borrower (accounts, inquiries, disputes), as the law gives
     them on request. Not an inquiry, and no consent needed: it is the borrower's own data. Raises
     ``NotFound``."""
-    borrower = borrowers.get(borrower_id)
-    key = borrower_key(identifier=borrower.primary_identifier, hasher=hasher)
+    key = borrowers.registry_key(borrower_id, hasher)
     return registry.credit_file(country=tenant.country, borrower_key=key)
 
 
@@ -91,11 +89,10 @@ def open_credit_dispute(
     ``ValidationError`` (empty reason)."""
     if not reason or not reason.strip():
         raise ValidationError("a reason is required", field="reason", rule="required")
-    borrower = borrowers.get(borrower_id)
     dispute = CreditDispute(
         dispute_id=dispute_id,
         country=tenant.country,
-        borrower_key=borrower_key(identifier=borrower.primary_identifier, hasher=hasher),
+        borrower_key=borrowers.registry_key(borrower_id, hasher),
         lender_mfi=lender_mfi,
         loan_ref=loan_ref,
         reason=reason.strip(),

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
-from letsema_core.credit.keys import KeyedHasher, borrower_key
+from letsema_core.credit.keys import KeyedHasher
 from letsema_core.credit.registry import (
     AccountEventType,
     CreditAccountEvent,
@@ -40,7 +40,7 @@ def account_event_for(
         raise ValidationError(
             "a loan shared with the registry needs its borrower and product", field="loan", rule="required"
         )
-    borrower = borrowers.get(loan.borrower_id)
+    key = borrowers.registry_key(loan.borrower_id, hasher)
     product = products.get(loan.product_id)
     if loan.status is LoanStatus.WRITTEN_OFF:
         balance = sum((b.principal for b in loan.balances), Decimal("0.00"))
@@ -51,7 +51,7 @@ def account_event_for(
     event = CreditAccountEvent.create(
         event_type=event_type,
         country=tenant.country,
-        borrower_key=borrower_key(identifier=borrower.primary_identifier, hasher=hasher),
+        borrower_key=key,
         lender_mfi=tenant.mfi_id,
         loan_ref=loan.loan_id,
         sequence=outbox.last_sequence(lender_mfi=tenant.mfi_id, loan_ref=loan.loan_id) + 1,

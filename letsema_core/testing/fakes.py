@@ -10,6 +10,7 @@ from datetime import date, datetime
 
 from letsema_core.accounting import JournalEntry
 from letsema_core.borrowers import Borrower, Consent, DuplicateIdentifier, DuplicateSuspicion
+from letsema_core.credit.keys import KeyedHasher, borrower_key
 from letsema_core.credit.registry import (
     CreditAccount,
     CreditAccountEvent,
@@ -72,6 +73,9 @@ class InMemoryBorrowerRepository:
 
     def suspicions_for(self, borrower_id: str) -> Sequence[DuplicateSuspicion]:
         return [s for s in self._suspicions if borrower_id in (s.borrower_id, s.matching_borrower_id)]
+
+    def registry_key(self, borrower_id: str, hasher: KeyedHasher) -> str:
+        return borrower_key(identifier=self.get(borrower_id).primary_identifier, hasher=hasher)
 
 
 class InMemoryConsentRepository:

@@ -8,9 +8,11 @@ from typing import Any
 import pytest
 
 from letsema_core.borrowers import Borrower, DuplicateIdentifier, DuplicateSuspicion, new_borrower
+from letsema_core.credit.keys import borrower_key
 from letsema_core.errors import NotFound
 from letsema_core.identity import Identifier, IdentifierType, NationalId
 from letsema_core.ports import BorrowerRepository
+from letsema_core.testing.fakes import HmacKeyedHasher
 from tests.contracts import FloatTrapped
 
 
@@ -51,6 +53,15 @@ class BorrowerRepositoryContract(FloatTrapped):
     def test_unknown_borrower_is_not_found(self, borrowers: BorrowerRepository) -> None:
         with pytest.raises(NotFound):
             borrowers.get("B-404")
+        with pytest.raises(NotFound):
+            borrowers.registry_key("B-404", HmacKeyedHasher(b"contract"))
+
+    def test_registry_key_is_the_digest_of_the_primary_identifier(self, borrowers: BorrowerRepository) -> None:
+        passport = Identifier.parse(type="passport", value="RA1234567")
+        national = NationalId.parse("012345678901")
+        borrowers.add(make_borrower(identifiers=[passport, national]))  # the national ID is preferred
+        hasher = HmacKeyedHasher(b"contract")
+        assert borrowers.registry_key("B-1", hasher) == borrower_key(identifier=national, hasher=hasher)
 
     def test_finds_a_borrower_by_any_identifier(self, borrowers: BorrowerRepository) -> None:
         passport = Identifier.parse(type="passport", value="RA1234567")

@@ -67,6 +67,31 @@ class TestDjangoBorrowerRepository(BorrowerRepositoryContract):
         assert "58123456" not in borrower_row
         assert "Palesa" in borrower_row  # the row was read: names stay searchable
 
+    def test_registry_key_is_read_from_the_stored_lookup_key_without_transit(self, rolled_back: None) -> None:
+        """With the repository's own Transit key (as the API's services pass it), the registry key is the
+        stored lookup key of the primary identifier: no decryption and no HMAC call."""
+        import random
+        from unittest import mock
+
+        from letsema_api.borrowers.repositories import DjangoBorrowerRepository
+        from letsema_api.vault import VaultSecrets, get_vault
+
+        from letsema_core.credit.keys import borrower_key
+        from letsema_core.identity import Identifier, NationalId
+
+        vault = get_vault()
+        borrowers = DjangoBorrowerRepository(cipher=vault, hasher=vault.keyed_hasher())
+        national = NationalId.parse(f"{random.randrange(10**12):012d}")
+        borrowers.add(
+            make_borrower("B-rk", identifiers=[Identifier.parse(type="passport", value="RK7654321"), national])
+        )
+        expected = borrower_key(identifier=national, hasher=vault.keyed_hasher())
+        with (
+            mock.patch.object(VaultSecrets, "hmac", side_effect=AssertionError("Transit HMAC called")),
+            mock.patch.object(VaultSecrets, "decrypt_pii", side_effect=AssertionError("Transit decrypt called")),
+        ):
+            assert borrowers.registry_key("B-rk", vault.keyed_hasher()) == expected
+
     def test_added_identifier_is_found_and_kept_in_order(self, borrowers: Any) -> None:
         borrowers.add(make_borrower())
         extra = NationalId.parse("555555555555")

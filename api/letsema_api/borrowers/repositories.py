@@ -26,9 +26,9 @@ from letsema_core.borrowers import (
     DuplicateSuspicion,
     Gender,
 )
-from letsema_core.credit.keys import KeyedHasher
+from letsema_core.credit.keys import KeyedHasher, borrower_key
 from letsema_core.errors import NotFound
-from letsema_core.identity import Identifier, IdentifierType, PhoneNumber
+from letsema_core.identity import REGISTRY_KEY_PREFERENCE, Identifier, IdentifierType, PhoneNumber
 
 
 class PiiCipher(Protocol):
@@ -37,6 +37,12 @@ class PiiCipher(Protocol):
     def encrypt_pii(self, text: str) -> str: ...
 
     def decrypt_pii(self, ciphertext: str) -> str: ...
+
+
+def _key_name(hasher: KeyedHasher) -> str | None:
+    """The Transit key a hasher digests under (``TransitKeyedHasher.key_name``; wrappers pass it through)."""
+    name = getattr(hasher, "key_name", None)
+    return name if isinstance(name, str) else None
 
 
 def _duplicate(identifier: Identifier, existing_borrower_id: str | None) -> DuplicateIdentifier:
@@ -126,6 +132,26 @@ class DjangoBorrowerRepository:
             )
             for row in rows.order_by("detected_on", "id")
         ]
+
+    def registry_key(self, borrower_id: str, hasher: KeyedHasher) -> str:
+        """The stored lookup key of the borrower's primary identifier when ``hasher`` is this repository's own
+        (the lookup keys ARE ``hasher.digest(identifier.lookup_input)``): no Transit call at all. Another
+        hasher gets the digest computed from the decrypted identifier. Raises ``NotFound``."""
+        if _key_name(hasher) is None or _key_name(hasher) != _key_name(self._hasher):
+            return borrower_key(identifier=self.get(borrower_id).primary_identifier, hasher=hasher)
+        rows = list(
+            models.BorrowerIdentifier.objects.filter(borrower_id=borrower_id)
+            .order_by("position")
+            .values_list("type", "lookup_key")
+        )
+        for id_type in REGISTRY_KEY_PREFERENCE:
+            for row_type, key in rows:
+                if row_type == id_type.value:
+                    return str(key)
+        if not models.Borrower.objects.filter(pk=borrower_id).exists():
+            raise NotFound(entity="borrower", key=borrower_id)
+        # A borrower without identifiers cannot be stored (the core refuses one): let the core say so.
+        return borrower_key(identifier=self.get(borrower_id).primary_identifier, hasher=hasher)
 
     # -- beyond the port: what the API's services need ---------------------------------------
     def add_identifier(self, borrower_id: str, identifier: Identifier) -> None:
