@@ -56,7 +56,9 @@ LOAD_TENANT = "khotso"
 #: longest wait for every service to be healthy again after a fault
 HEALTHY_TIMEOUT = 180.0
 #: longest wait for the registry to converge (the relay backs off up to 60 s while the registry is down)
-CONVERGE_TIMEOUT = 240.0
+CONVERGE_TIMEOUT = 300.0
+#: longest wait for an outbox backlog left by an earlier run before the load starts
+BACKLOG_TIMEOUT = 900.0
 #: a drill's own timeline shows this long after the fault window
 PLOT_AFTER_SECONDS = 90.0
 
@@ -338,8 +340,32 @@ def report(out: Path, results: list[DrillResult], load: Load, series: list[Any],
     dp.log(f"report: {out / 'drills.md'}")
 
 
+def drain_backlog(platform: dp.Platform) -> None:
+    """Wait until the relays have delivered what an earlier run left in the outboxes, so that every
+    drill's convergence check measures its own fault."""
+    started = time.monotonic()
+    for tenant in [t.tenant_id for t in _tenants()]:
+        high_water = dp.outbox_high_water(platform, tenant)
+        pending = len(dp.outbox_pending(platform, tenant, up_to=high_water))
+        if pending:
+            dp.log(f"waiting for the relay of {tenant} to deliver {pending} events left by an earlier run ...")
+        while pending and time.monotonic() - started < BACKLOG_TIMEOUT:
+            time.sleep(5.0)
+            pending = len(dp.outbox_pending(platform, tenant, up_to=high_water))
+        if pending:
+            raise RuntimeError(f"{pending} outbox events of {tenant} still undelivered; try --fresh")
+
+
+def _interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    # Ctrl-C and a plain ``kill`` both stop the load and the platform (a background job starts with
+    # SIGINT ignored, so install the handler rather than inherit it).
+    signal.signal(signal.SIGINT, _interrupt)
+    signal.signal(signal.SIGTERM, _interrupt)
     state = resolve(args.state_dir)
     work = state / "drill-run"
     if state.exists() and (state / "ports.json").exists():
@@ -359,6 +385,7 @@ def main(argv: list[str] | None = None) -> int:
         if dp.letsema(platform.env, "dev", "up", log_file=platform_log) != 0:
             raise RuntimeError(f"letsema dev up failed; see {platform_log}")
         platform.load()
+        drain_backlog(platform)
         load = Load(work, platform, args)
         dp.log(f"starting Locust: {args.users} users against {LOAD_TENANT} (log: {load.log})")
         load.start()
