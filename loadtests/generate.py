@@ -29,6 +29,7 @@ from __future__ import annotations
 import argparse
 import base64
 import dataclasses
+import fcntl
 import json
 import math
 import multiprocessing as mp
@@ -662,6 +663,12 @@ def main(argv: list[str] | None = None) -> int:
                 f"loadgen: {manifest_path} holds another dataset ({json.dumps(previous)}); "
                 f"`letsema dev reset --yes` with LETSEMA_STATE_DIR={args.state_dir} to start again"
             )
+    args.state_dir.mkdir(parents=True, exist_ok=True)
+    lock = open(args.state_dir / "loadgen.lock", "w")  # noqa: SIM115 - held until the process exits
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        raise SystemExit(f"loadgen: another generator is loading {args.state_dir} (wait for it, or stop it)") from None
     print(f"loadgen: starting the benchmark platform in {args.state_dir} …", file=sys.stderr, flush=True)
     ensure_up(env)
     _bootstrap_registry(env)

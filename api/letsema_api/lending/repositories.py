@@ -386,6 +386,22 @@ def _transaction_row_from_json(loan_id: str, item: list[Any]) -> models.LoanTran
     )
 
 
+#: Up to this many rows are updated one statement each: Django's ``bulk_update`` builds a CASE expression per
+#: field and row, which costs more Python time than the round trips it saves on a handful of rows (a repayment
+#: changes one loan and one or two installments; close of business changes hundreds at once).
+_SINGLE_UPDATES = 4
+
+
+def _update_rows(model: Any, rows: Sequence[Any], fields: Sequence[str], *, bulk: bool) -> None:
+    if not rows:
+        return
+    if bulk or len(rows) > _SINGLE_UPDATES:
+        model.objects.bulk_update(rows, fields, batch_size=1000)
+        return
+    for row in rows:
+        model.objects.filter(pk=row.pk).update(**{field: getattr(row, field) for field in fields})
+
+
 @dataclass
 class _Snapshot:
     loan_row: models.Loan
@@ -505,7 +521,7 @@ class DjangoLoanRepository:
     def flush(self) -> int:
         """Write every deferred ``save`` (bulk statements); returns how many loans were written."""
         pending, self._pending = self._pending, []
-        self._write(pending)
+        self._write(pending, bulk=True)
         return len(pending)
 
     def _snapshot(self, loan_id: str) -> _Snapshot:
@@ -555,17 +571,19 @@ class DjangoLoanRepository:
         return _Pending(row, installments, new, changed)
 
     @staticmethod
-    def _write(pending: list[_Pending]) -> None:
+    def _write(pending: list[_Pending], *, bulk: bool = False) -> None:
+        """``bulk``: one statement per table whatever the count (a deferred repository's batch)."""
         if not pending:
             return
         with transaction.atomic():
-            models.Loan.objects.bulk_update([p.loan_row for p in pending], _LOAN_UPDATE_FIELDS)
-            changed_installments = [i for p in pending for i in p.installments]
-            if changed_installments:
-                models.Installment.objects.bulk_update(changed_installments, _BALANCE_FIELDS, batch_size=1000)
-            changed = [t for p in pending for t in p.changed_transactions]
-            if changed:
-                models.LoanTransaction.objects.bulk_update(changed, _TRANSACTION_FIELDS, batch_size=1000)
+            _update_rows(models.Loan, [p.loan_row for p in pending], (*_LOAN_UPDATE_FIELDS,), bulk=bulk)
+            _update_rows(models.Installment, [i for p in pending for i in p.installments], _BALANCE_FIELDS, bulk=bulk)
+            _update_rows(
+                models.LoanTransaction,
+                [t for p in pending for t in p.changed_transactions],
+                _TRANSACTION_FIELDS,
+                bulk=bulk,
+            )
             new = [t for p in pending for t in p.new_transactions]
             if new:
                 models.LoanTransaction.objects.bulk_create(new, batch_size=1000)
