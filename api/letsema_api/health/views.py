@@ -70,6 +70,8 @@ def check_registry() -> dict[str, Any]:
     return {"ok": True, "configured": True, "source": "vault"}
 
 
+#: the checks whose failure makes the tenant unready (503); the others only make it ``degraded``
+ESSENTIAL = frozenset({"database"})
 CHECKS: dict[str, Callable[[], dict[str, Any]]] = {
     "database": check_database,
     "vault": check_vault,
@@ -85,9 +87,14 @@ def healthz(request: HttpRequest) -> JsonResponse:
 @require_GET  # type: ignore[untyped-decorator]
 @transaction.non_atomic_requests  # type: ignore[untyped-decorator]
 def readyz(request: HttpRequest) -> JsonResponse:
-    """200 when the database, Vault and the registry answer; 503 naming each one that does not.
+    """200 ``ready`` when the database, Vault and the registry answer; 200 ``degraded`` naming Vault or the
+    registry when only they fail; 503 ``not_ready`` when the database does not answer.
 
-    The replica is reported but never makes the tenant unready: reads fall back to the primary.
+    Only the database makes the tenant unready: without Vault the process keeps its current database login
+    (and repayments need no Transit call), and without the registry loan writes commit with their outbox rows
+    for the relay to publish later. Taking the pods out of service (this is the Kubernetes readiness probe)
+    would turn a registry or Vault outage into a full outage, repayments included. The replica is reported
+    but never makes the tenant unready either: reads fall back to the primary.
     """
     results: dict[str, dict[str, Any]] = {}
     for name, check in CHECKS.items():
@@ -95,8 +102,9 @@ def readyz(request: HttpRequest) -> JsonResponse:
             results[name] = check()
         except Exception as exc:
             results[name] = {"ok": False, "error": (str(exc).strip().splitlines() or [type(exc).__name__])[0]}
-    ready = all(r["ok"] for r in results.values())
-    body: dict[str, Any] = {"status": "ready" if ready else "not_ready", "checks": results}
+    ready = all(r["ok"] for name, r in results.items() if name in ESSENTIAL)
+    status = "not_ready" if not ready else ("ready" if all(r["ok"] for r in results.values()) else "degraded")
+    body: dict[str, Any] = {"status": status, "checks": results}
     if replica_configured():
         status = replica_health().status()
         body["replica"] = {"healthy": status.healthy, "reason": status.reason, "lag_seconds": status.lag_seconds}
