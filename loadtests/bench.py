@@ -249,8 +249,8 @@ def close_of_business(env: dict[str, str], *, dataset_as_of: date) -> dict[str, 
         }
     log(f"close of business {business_date} over {active} active loans …")
     start = time.monotonic()
-    done = letsema(env, "dev", "manage", TENANT, "close_of_business", "--as-of", business_date.isoformat(),
-                   "--no-progress", timeout=3600)  # fmt: skip
+    command = ["close_of_business", "--as-of", business_date.isoformat(), "--batch", "1000", "--no-progress"]
+    done = letsema(env, "dev", "manage", TENANT, *command, timeout=3600)
     seconds = time.monotonic() - start
     if done.returncode != 0:
         raise SystemExit(f"bench: close_of_business failed:\n{done.stdout}\n{done.stderr}")
