@@ -96,7 +96,7 @@ def write_json(path: Path, *, run: dict[str, Any], drills: list[DrillResult], se
 
 DEFINITIONS = {
     "fault_window": "from the injection (kill, or stop) until the component was healthy again as the drill saw it",
-    "requests_failures": (
+    "requests, failures": (
         f"requests completed (and failed) from the injection until {SETTLE_SECONDS} s after the fault window, "
         "from the per-second differences of Locust's cumulative totals in --csv _stats_history.csv"
     ),
@@ -106,10 +106,10 @@ DEFINITIONS = {
         f"completing (at least {QUIET_SECONDS} in those seconds); 0 when nothing failed; looked for until the "
         "next drill's injection"
     ),
-    "acks_checked": (
+    "acked repayments checked": (
         "every repayment acknowledged since the load started (POST repayments answered 201/200 with an "
         "Idempotency-Key; signed M-Pesa callbacks answered 200 applied or 202 suspense), deduped by key, "
-        "checked after the drill against the primary"
+        "checked after the drill against the primary; cumulative, `(+n)` acknowledged since the previous check"
     ),
     "lost": "an acknowledged key or receipt with no row in the tenant database",
     "doubled": "a key or receipt with more than one row, or answered with two transaction ids",
@@ -118,6 +118,28 @@ DEFINITIONS = {
         "previous check equal in the registry (newest revision: last event, status, outstanding, DPD, bucket)"
     ),
 }
+
+
+def failure_reasons(drills: list[DrillResult]) -> list[str]:
+    """Why the run failed, one line per drill and kind of failure (empty when it passed)."""
+    reasons = []
+    for d in drills:
+        where = f"drill {d.index} ({d.title})"
+        if d.error:
+            reasons.append(f"{where}: the drill itself failed: {d.error}")
+        for label, items in (("lost", d.lost), ("doubled", d.doubled), ("wrong", d.mismatched)):
+            if items:
+                reasons.append(f"{where}: {len(items)} acknowledged repayments {label}")
+        if not d.registry_converged:
+            reasons.append(f"{where}: the registry did not converge")
+        if not d.balanced:
+            reasons.append(f"{where}: the trial balance does not balance")
+        if d.restarted_by_drill:
+            reasons.append(
+                f"{where}: {', '.join(d.restarted_by_drill)} exited and had to be restarted by the drill "
+                "(nothing in the local platform restarts a process)"
+            )
+    return reasons
 
 
 def _fmt_time(ts: float) -> str:
@@ -143,6 +165,8 @@ def write_markdown(path: Path, *, run: dict[str, Any], drills: list[DrillResult]
         f"({drills[-1].acks_checked if drills else 0} checked); registry converged after "
         f"{sum(d.registry_converged for d in drills)} of {len(drills)} drills.",
         "",
+        *[f"- FAIL: {reason}" for reason in failure_reasons(drills)],
+        "",
         "| drill | fault window | requests | failures | error rate | recovery time | acked repayments checked "
         "| lost | doubled | registry converged | notes |",
         "|---|---|---:|---:|---:|---:|---:|---:|---:|---|---|",
@@ -159,7 +183,6 @@ def write_markdown(path: Path, *, run: dict[str, Any], drills: list[DrillResult]
     lines += ["", "## Definitions", ""]
     lines += [f"- **{name.replace('_', ' ')}**: {text}." for name, text in DEFINITIONS.items()]
     lines += [
-        "- **acked repayments checked**: cumulative; `(+n)` are those acknowledged since the previous check.",
         "",
         "## Each drill",
         "",

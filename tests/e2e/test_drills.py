@@ -18,6 +18,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "loadtests"))
 
 from letsema_load.drills_metrics import Second, failing_requests, failure_kinds, per_second, recovery, window_counts
+from letsema_load.drills_report import DrillResult, failure_reasons, plot, write_json, write_markdown
 from letsema_load.drills_verify import (
     Ack,
     AckCheck,
@@ -357,3 +358,74 @@ def test_ack_is_keyed_by_tenant_kind_and_key() -> None:
         first_t=0.0,
     )
     assert ack.ident == ("khotso", "repayment", "pay-1")
+
+
+def drill_result(**changes: object) -> DrillResult:
+    result = DrillResult(index=5, name="restart-pg-primary", title="restart the PostgreSQL primary")
+    result.injected_at, result.restored_at, result.period_end = T0 + 1.2, T0 + 3.5, T0 + 9
+    result.requests, result.failures, result.recovery_seconds = 40, 4, 2.8
+    result.registry = {
+        "khotso": {
+            "converged": True,
+            "loans_checked": 3,
+            "outbox_undelivered": [],
+            "differences": {},
+            "waited_seconds": 1.0,
+        }
+    }
+    result.trial_balance = {"khotso": {"debits": "10.00", "credits": "10.00"}}
+    for name, value in changes.items():
+        setattr(result, name, value)
+    return result
+
+
+class TestReport:
+    def test_a_clean_drill_passes(self) -> None:
+        result = drill_result()
+        assert result.ok
+        assert failure_reasons([result]) == []
+
+    def test_a_process_the_drill_had_to_restart_fails_the_run(self) -> None:
+        result = drill_result(restarted_by_drill=["relay-khotso"])
+        assert not result.ok
+        assert failure_reasons([result]) == [
+            "drill 5 (restart the PostgreSQL primary): relay-khotso exited and had to be restarted by the drill "
+            "(nothing in the local platform restarts a process)"
+        ]
+
+    def test_lost_unconverged_and_unbalanced_are_each_a_reason(self) -> None:
+        result = drill_result(
+            lost=["khotso repayment pay-1"],
+            registry={"khotso": {"converged": False}},
+            trial_balance={"khotso": {"debits": "10.00", "credits": "9.00"}},
+        )
+        assert [reason.split(": ", 1)[1] for reason in failure_reasons([result])] == [
+            "1 acknowledged repayments lost",
+            "the registry did not converge",
+            "the trial balance does not balance",
+        ]
+
+    def test_the_files_are_written(self, tmp_path: Path) -> None:
+        results = [drill_result(), drill_result(index=6, doubled=["khotso repayment pay-2: 2 rows"])]
+        run = {
+            "command": "loadtests/drills.py",
+            "started": "2027-01-15 08:00:00 UTC",
+            "machine": "2 CPUs",
+            "users": 8,
+            "mix": "all",
+            "steady_seconds": 20,
+            "load_seconds": 9.0,
+            "requests": 80,
+            "failures": 4,
+            "drill_names": ["restart-pg-primary"],
+        }
+        points = series(*[(5, 0), (5, 0), (3, 2), (4, 2), (5, 0), (5, 0), (5, 0), (5, 0), (5, 0)])
+        write_json(tmp_path / "drills.json", run=run, drills=results, series=points)
+        plot(tmp_path / "drill.png", points, results, start=T0, end=T0 + 9, title="t")
+        write_markdown(tmp_path / "drills.md", run=run, drills=results, images={"timeline": "drill.png"})
+        assert json.loads((tmp_path / "drills.json").read_text())["drills"][1]["ok"] is False
+        assert (tmp_path / "drill.png").stat().st_size > 0
+        text = (tmp_path / "drills.md").read_text()
+        assert "**Result: FAIL**" in text
+        assert "| 5. restart the PostgreSQL primary |" in text
+        assert "khotso repayment pay-2: 2 rows" in text
