@@ -166,6 +166,50 @@ class TestRelayLoop:
         assert row.status == "pending"
         assert row.attempts >= 1
 
+    def test_the_loop_survives_the_database_going_away(self, django_api: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+        """A restart of the tenant's PostgreSQL must not end the relay (the fault drill restarting the primary
+        found it exited): it waits, reconnects and carries on."""
+        import io
+
+        from django.core.management import call_command
+        from django.db.utils import OperationalError
+        from letsema_api.outbox.management.commands import relay_credit_events as command
+
+        from letsema_dev.procs import free_port
+
+        passes: list[str] = []
+
+        def flaky_pass(self: Any, registry: Any, options: Any) -> tuple[int, str | None]:
+            passes.append("pass")
+            if len(passes) == 1:
+                raise OperationalError("server closed the connection unexpectedly\nThis probably means …")
+            return 0, None
+
+        waits: list[float] = []
+
+        def fake_sleep(seconds: float) -> None:
+            waits.append(seconds)
+            if len(waits) == 2:
+                raise KeyboardInterrupt
+
+        monkeypatch.setattr(command.Command, "_pass", flaky_pass)
+        monkeypatch.setattr(command, "_sleep", fake_sleep)
+        out, err = io.StringIO(), io.StringIO()
+        call_command(
+            "relay_credit_events",
+            mongo_url=f"mongodb://127.0.0.1:{free_port()}/",
+            no_progress=True,
+            idle_seconds=2.0,
+            stdout=out,
+            stderr=err,
+        )
+        assert passes == ["pass", "pass"]  # it tried again after the failure
+        assert waits == [1.0, 2.0]  # the back-off, then the idle sleep of a healthy pass
+        assert (
+            "database unavailable, retrying in 1s: database unavailable: server closed the connection" in err.getvalue()
+        )
+        assert "1 failed passes" in out.getvalue()
+
 
 class TestRelayBatches:
     def test_a_locked_batch_is_skipped_by_a_second_relay(self, django_api: Any) -> None:

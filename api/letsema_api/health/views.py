@@ -103,8 +103,8 @@ def readyz(request: HttpRequest) -> JsonResponse:
         except Exception as exc:
             results[name] = {"ok": False, "error": (str(exc).strip().splitlines() or [type(exc).__name__])[0]}
     ready = all(r["ok"] for name, r in results.items() if name in ESSENTIAL)
-    status = "not_ready" if not ready else ("ready" if all(r["ok"] for r in results.values()) else "degraded")
-    body: dict[str, Any] = {"status": status, "checks": results}
+    state = "not_ready" if not ready else ("ready" if all(r["ok"] for r in results.values()) else "degraded")
+    body: dict[str, Any] = {"status": state, "checks": results}
     if replica_configured():
         status = replica_health().status()
         body["replica"] = {"healthy": status.healthy, "reason": status.reason, "lag_seconds": status.lag_seconds}

@@ -12,7 +12,8 @@ import time
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.db import close_old_connections
+from django.db import close_old_connections, connections
+from django.db.utils import InterfaceError, OperationalError
 from tqdm import tqdm
 
 from letsema_api.credit.registry_client import get_registry
@@ -61,7 +62,16 @@ class Command(BaseCommand):  # type: ignore[misc]
         backoff = 1.0
         try:
             while True:
-                done, error = self._pass(registry, options)
+                try:
+                    done, error = self._pass(registry, options)
+                except (OperationalError, InterfaceError) as exc:
+                    # The tenant database went away (a restart, a failover): nothing was marked published
+                    # that the registry did not take, so wait and start the pass again on a new connection.
+                    first_line = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+                    done, error = 0, f"database unavailable: {first_line}"
+                    for conn in connections.all():
+                        conn.close_if_unusable_or_obsolete()
+                        conn.close()
                 published += done
                 if error is None:
                     backoff = 1.0
@@ -73,7 +83,8 @@ class Command(BaseCommand):  # type: ignore[misc]
                 last_error = error
                 if options["once"]:
                     break
-                self.stderr.write(f"registry unavailable, retrying in {backoff:.0f}s: {error}")
+                what = "database" if error.startswith("database unavailable") else "registry"
+                self.stderr.write(f"{what} unavailable, retrying in {backoff:.0f}s: {error}")
                 _sleep(backoff)
                 backoff = min(backoff * 2, options["max_backoff_seconds"])
         except KeyboardInterrupt:
