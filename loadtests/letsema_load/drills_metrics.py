@@ -144,6 +144,8 @@ def failing_requests(rows: Iterable[Mapping[str, str]], start: float, end: float
     return dict(sorted(failing.items(), key=lambda item: (-item[1], item[0])))
 
 
+#: a request that got no HTTP answer at all is reported by Locust with status 0
+_NO_ANSWER = re.compile(r": 0 ['\"]?\)?$")
 _ERROR = re.compile(r": (\d{3}) \{\s*\"code\":\s*\"([a-z_]+)\"")
 
 
@@ -159,6 +161,12 @@ def failure_kinds(rows: Iterable[Mapping[str, str]], start: float, end: float) -
             continue
         if last < int(start) or first >= end:
             continue
-        match = _ERROR.search(row.get("Error", ""))
-        kinds.add(f"{match.group(1)} {match.group(2)}" if match else row.get("Error", "")[:60])
+        error = row.get("Error", "")
+        match = _ERROR.search(error)
+        if match:
+            kinds.add(f"{match.group(1)} {match.group(2)}")
+        elif _NO_ANSWER.search(error):
+            kinds.add("no answer (connection closed)")
+        else:
+            kinds.add(error[:60])
     return sorted(kinds)

@@ -166,7 +166,7 @@ def write_markdown(path: Path, *, run: dict[str, Any], drills: list[DrillResult]
         f"{sum(d.registry_converged for d in drills)} of {len(drills)} drills.",
         "",
         *[f"- FAIL: {reason}" for reason in failure_reasons(drills)],
-        "",
+        *([""] if failure_reasons(drills) else []),
         "| drill | fault window | requests | failures | error rate | recovery time | acked repayments checked "
         "| lost | doubled | registry converged | notes |",
         "|---|---|---:|---:|---:|---:|---:|---:|---:|---|---|",

@@ -161,10 +161,18 @@ class TestWhatFailed:
                 "Last Seen": "2027-01-15T08:00:08Z",
             },
         ]
+        rows.append(
+            {
+                "Error": "CatchResponseError('POST /api/v1/loans/{id}/repayments/: 0 ')",
+                "First Seen": "2027-01-15T08:00:01Z",
+                "Last Seen": "2027-01-15T08:00:01Z",
+            }
+        )
         eight = datetime(2027, 1, 15, 8, 0, 0, tzinfo=UTC).timestamp()
         assert failure_kinds(rows, eight, eight + 10) == [
             "503 vault_unavailable",
             "ConnectionResetError(104, 'Connection reset by peer')",
+            "no answer (connection closed)",
         ]
 
 
