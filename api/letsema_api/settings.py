@@ -46,6 +46,7 @@ MIDDLEWARE = [
     "letsema_api.common.request_id.RequestIdMiddleware",
     "letsema_api.health.metrics.MetricsMiddleware",
     "letsema_api.common.middleware.BodySizeLimitMiddleware",
+    "letsema_api.common.middleware.DatabaseUnavailableMiddleware",
     "letsema_api.health.middleware.ProbeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",

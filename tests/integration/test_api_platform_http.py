@@ -538,6 +538,20 @@ class TestHealth:
         assert "is unavailable" in body["checks"]["vault"]["error"]
         assert body["checks"]["database"]["ok"] is True  # still serving on the current credential
 
+    def test_a_database_outage_during_a_request_is_a_503_to_retry(
+        self, client: Any, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        from django.db.utils import OperationalError
+        from rest_framework.views import APIView
+
+        def lost(*args: Any, **kwargs: Any) -> None:
+            raise OperationalError("terminating connection due to administrator command")
+
+        monkeypatch.setattr(APIView, "initial", lost)
+        response = client.get("/api/v1/me/")
+        assert_error(response, 503, "database_unavailable")
+        assert response["Retry-After"] == "5"
+
     def test_readyz_is_503_when_the_database_does_not_answer(
         self, client: Any, monkeypatch: pytest.MonkeyPatch
     ) -> None:
