@@ -261,6 +261,29 @@ def _people(plan: Plan, chunk: int) -> list[Any]:
     ]
 
 
+def _account_document(e: _Env, events: Sequence[Any]) -> dict[str, Any]:
+    """The registry document (revision 1) of the account these events build, as the relay would store it."""
+    from letsema_api.registry.codec import account_to_document
+    from letsema_api.registry.schema import account_id, account_revision_id
+
+    from letsema_core.credit.registry import apply_account_event
+
+    account = None
+    for event in events:
+        account = apply_account_event(account, event)
+    assert account is not None
+    doc_id = account_id(
+        country=account.country,
+        borrower_key=account.borrower_key,
+        lender_mfi=account.lender_mfi,
+        loan_ref=account.loan_ref,
+    )
+    return {
+        "_id": account_revision_id(doc_id, 1),
+        **account_to_document(account, codec=e.money, revision=1, last_event_id=events[-1].event_id),
+    }
+
+
 def _tenant_chunk(e: _Env, chunk: int) -> tuple[int, list[dict[str, Any]]]:
     """Write borrowers, consents, loans (+ schedule, transactions, journal, outbox) of ``chunk`` in one
     transaction; returns the rows written and the registry documents of its loans."""
@@ -270,14 +293,11 @@ def _tenant_chunk(e: _Env, chunk: int) -> tuple[int, list[dict[str, Any]]]:
     from letsema_api.lending import models as lnm
     from letsema_api.lending.repositories import allocation_to_json
     from letsema_api.outbox import models as om
-    from letsema_api.registry.codec import account_to_document
-    from letsema_api.registry.schema import account_id, account_revision_id
     from letsema_load import dataset
     from psycopg.types.json import Jsonb
 
     from letsema_core.accounting import JournalEntry, JournalLine
     from letsema_core.accounting.journal import entry_for_transaction, reallocation_entry
-    from letsema_core.credit.registry import apply_account_event
 
     plan = e.plan
     people = _people(plan, chunk)
@@ -392,21 +412,12 @@ def _tenant_chunk(e: _Env, chunk: int) -> tuple[int, list[dict[str, Any]]]:
         events = dataset.tenant_events(
             g, borrower_key=key, lender_mfi=plan.tenant, frequency=e.frequency[loan.product_id], as_of=plan.as_of
         )
-        account = None
         for event in events:
             outbox.append(
                 (event.event_id, event.event_type.value, event.lender_mfi, event.loan_ref, event.sequence,
                  Jsonb(event.to_dict()), "published", 1, "", now, now)
             )  # fmt: skip
-            account = apply_account_event(account, event)
-        assert account is not None
-        doc_id = account_id(country=dataset.COUNTRY, borrower_key=key, lender_mfi=plan.tenant, loan_ref=loan.loan_id)
-        documents.append(
-            {
-                "_id": account_revision_id(doc_id, 1),
-                **account_to_document(account, codec=e.money, revision=1, last_event_id=events[-1].event_id),
-            }
-        )
+        documents.append(_account_document(e, events))
     for kind, sums in totals.items():
         summed = dataclasses.replace(examples[kind], **sums)
         _add_lines(debits, credits, entry_for_transaction(loan_id="loadgen", transaction=summed))
@@ -476,11 +487,7 @@ def _mark_registry(db: Any, stage: str, chunk: int, count: int) -> None:
 
 def _tenant_registry_chunk(e: _Env, chunk: int) -> int:
     """The registry documents of a tenant chunk written to PostgreSQL by an earlier, interrupted run."""
-    from letsema_api.registry.codec import account_to_document
-    from letsema_api.registry.schema import account_id, account_revision_id
     from letsema_load import dataset
-
-    from letsema_core.credit.registry import apply_account_event
 
     plan = e.plan
     people = _people(plan, chunk)
@@ -492,25 +499,13 @@ def _tenant_registry_chunk(e: _Env, chunk: int) -> int:
         events = dataset.tenant_events(
             g, borrower_key=key, lender_mfi=plan.tenant, frequency=e.frequency[g.loan.product_id], as_of=plan.as_of
         )
-        account = None
-        for event in events:
-            account = apply_account_event(account, event)
-        assert account is not None
-        doc_id = account_id(country=dataset.COUNTRY, borrower_key=key, lender_mfi=plan.tenant, loan_ref=g.loan.loan_id)
-        documents.append(
-            {
-                "_id": account_revision_id(doc_id, 1),
-                **account_to_document(account, codec=e.money, revision=1, last_event_id=events[-1].event_id),
-            }
-        )
+        documents.append(_account_document(e, events))
     _insert_documents(e.mongo_db, documents)
     return len(documents)
 
 
 def _others_chunk(e: _Env, chunk: int) -> int:
     """Accounts at other MFIs: ``chunk`` of ``plan.other_accounts``, each held by a random person."""
-    from letsema_api.registry.codec import account_to_document
-    from letsema_api.registry.schema import account_id, account_revision_id
     from letsema_load import dataset
 
     plan = e.plan
@@ -524,17 +519,8 @@ def _others_chunk(e: _Env, chunk: int) -> int:
     )
     documents = []
     for index, holder in zip(indexes, holders, strict=True):
-        key = key_of[holder]
-        account, events = dataset.other_account(rng, account=index, borrower_key=key, as_of=plan.as_of)
-        doc_id = account_id(
-            country=dataset.COUNTRY, borrower_key=key, lender_mfi=account.lender_mfi, loan_ref=account.loan_ref
-        )
-        documents.append(
-            {
-                "_id": account_revision_id(doc_id, 1),
-                **account_to_document(account, codec=e.money, revision=1, last_event_id=events[-1].event_id),
-            }
-        )
+        _, events = dataset.other_account(rng, account=index, borrower_key=key_of[holder], as_of=plan.as_of)
+        documents.append(_account_document(e, events))
     _insert_documents(e.mongo_db, documents)
     return len(documents)
 
