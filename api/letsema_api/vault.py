@@ -179,6 +179,19 @@ class VaultSecrets:
             f"issue database credentials for role {self.db_role}",
             lambda c: c.secrets.database.generate_credentials(name=self.db_role),
         )
+        return self._credential(resp, issued)
+
+    def issue_credentials(self, path: str) -> DatabaseCredential:
+        """A new dynamic login from any ``<database mount>/creds/<role>`` path (the registry's users)."""
+        issued = self.clock()
+        resp = self._call(f"issue credentials from {path}", lambda c: c.read(path))
+        if not resp or "data" not in resp:
+            reason = f"returned no credentials from {path}"
+            raise VaultRefused(f"Vault at {self.addr} {reason}", addr=self.addr, reason=reason)
+        return self._credential(resp, issued)
+
+    @staticmethod
+    def _credential(resp: dict[str, Any], issued: float) -> DatabaseCredential:
         return DatabaseCredential(
             username=resp["data"]["username"],
             password=resp["data"]["password"],
