@@ -210,3 +210,165 @@ def test_loans_stamped_in_bulk_end_exactly_as_the_core_leaves_them(borrower_id: 
     # 6 Feb: the on-time and the ahead-of-time loans; the late, partial and unpaid ones went through the core.
     assert stamped[:2] == [3, 2]
     assert sum(stamped) < 7 * 5
+
+
+# ------------------------------------------------------------------- the set-based stamp against the core alone
+
+D = date
+
+
+#: Repayments (loan index, date, amount) posted on their date, before that day's close of business; "payoff" pays
+#: the loan off. Index 3's payment is posted before the first run (a late run meets a repayment dated later).
+REPAYMENTS: tuple[tuple[int, date, str], ...] = (
+    (4, D(2026, 1, 20), "2000.00"),  # ahead of time
+    (1, D(2026, 2, 5), "945.60"),  # first installment on time, then nothing
+    (2, D(2026, 2, 5), "500.00"),  # part of the first installment
+    (11, D(2026, 2, 5), "945.55"),  # five cents short: a penalty of 0.00 is never charged
+    (7, D(2026, 3, 1), "300.00"),  # no-penalty product, part paid
+    (12, D(2026, 3, 1), "945.60"),  # pays the first installment late: DPD falls within its bucket
+    (8, D(2026, 3, 20), "payoff"),  # closes
+    (10, D(2026, 4, 10), "3500.00"),  # cures its arrears
+    *((5, D(2026, month, 5), "945.60") for month in range(2, 10)),  # always on time
+)
+WRITTEN_OFF = (9, D(2026, 6, 1))
+#: Days in a row (DPD-only days for loans in arrears), days a bucket or the 90-day milestone is crossed, penalty
+#: days (grace 3: the fourth day late), gaps of several days, the day a late repayment is reached.
+COB_DATES = (
+    D(2026, 1, 20), D(2026, 2, 5), D(2026, 2, 6), D(2026, 2, 7), D(2026, 2, 9), D(2026, 2, 10), D(2026, 2, 11),
+    D(2026, 2, 26), D(2026, 3, 6), D(2026, 3, 7), D(2026, 3, 8), D(2026, 3, 9), D(2026, 3, 10), D(2026, 4, 4),
+    D(2026, 4, 5), D(2026, 4, 6), D(2026, 4, 11), D(2026, 5, 5), D(2026, 5, 6), D(2026, 5, 7), D(2026, 6, 1),
+    D(2026, 8, 3), D(2026, 8, 4), D(2026, 8, 5), D(2026, 8, 6), D(2026, 9, 10),
+)  # fmt: skip
+
+
+class _Rollback(Exception):
+    pass
+
+
+def _without(row: dict[str, Any], *names: str) -> dict[str, Any]:
+    return {k: v for k, v in row.items() if k not in names}
+
+
+def stored(loan_ids: list[str]) -> dict[str, Any]:
+    """Every row close of business may write for these loans (write timestamps and row ids left out)."""
+    from letsema_api.ledger.models import JournalEntry
+    from letsema_api.lending.models import Installment, LoanTransaction
+    from letsema_api.lending.models import Loan as LoanRow
+    from letsema_api.outbox.models import OutboxEvent
+
+    entries = JournalEntry.objects.filter(loan_id__in=loan_ids).prefetch_related("lines").order_by("entry_id")
+    return {
+        "loans": [_without(r, "updated_at") for r in LoanRow.objects.filter(id__in=loan_ids).order_by("id").values()],
+        "installments": list(Installment.objects.filter(loan_id__in=loan_ids).order_by("id").values()),
+        "transactions": [
+            _without(r, "created_at")
+            for r in LoanTransaction.objects.filter(loan_id__in=loan_ids).order_by("id").values()
+        ],
+        "outbox": list(
+            OutboxEvent.objects.filter(loan_ref__in=loan_ids)
+            .order_by("loan_ref", "sequence")
+            .values("event_id", "event_type", "lender_mfi", "loan_ref", "sequence", "payload", "status")
+        ),
+        "journal": [
+            (
+                e.entry_id,
+                e.on,
+                e.description,
+                e.loan_id,
+                e.transaction_id,
+                [(line.position, line.account_code, line.debit, line.credit) for line in e.lines.order_by("position")],
+            )
+            for e in entries
+        ],
+    }
+
+
+def closed_by_the_core_alone(loan_ids: list[str], as_of: date) -> dict[str, Any]:
+    """``stored`` after the core's own close of business over these loans, one loan at a time through the
+    core's use case (no set-based stamp, no bulk writes) — rolled back afterwards."""
+    from django.db import transaction
+    from letsema_api.lending.repositories import DjangoLoanRepository
+    from letsema_api.lending.services import _ports
+
+    from letsema_core.services import run_close_of_business
+
+    result: dict[str, Any] = {}
+    try:
+        with transaction.atomic():
+            run_close_of_business(as_of=as_of, loans=DjangoLoanRepository(lock=True, only_ids=loan_ids), **_ports())
+            result = stored(loan_ids)
+            raise _Rollback
+    except _Rollback:
+        pass
+    return result
+
+
+def stamp_only(loan_ids: list[str], as_of: date) -> set[str]:
+    """The loans ``_STAMP_ONLY_SQL`` would stamp for ``as_of`` (found in a savepoint that is rolled back)."""
+    from django.db import connection, transaction
+    from django.utils import timezone
+    from letsema_api.lending.services import _STAMP_ONLY_SQL
+
+    found: set[str] = set()
+    try:
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(_STAMP_ONLY_SQL, {"ids": loan_ids, "as_of": as_of, "now": timezone.now()})
+            found = {row[0] for row in cursor.fetchall()}
+            raise _Rollback
+    except _Rollback:
+        pass
+    return found
+
+
+def test_every_loan_ends_as_the_core_alone_leaves_it_with_the_same_events_and_entries(
+    borrower_id: str, product_id: str
+) -> None:
+    """Over loans in every state (on time, ahead, part paid, late, in every bucket, past the 90-day milestone,
+    with and without a penalty rule, paid off, written off, cured) and 26 dates (consecutive days, gaps,
+    penalty days, bucket edges), ``close_business_batch`` leaves every loan, installment and transaction row,
+    registry outbox event and journal entry exactly as the core's own close of business does loan by loan."""
+    from dataclasses import replace
+
+    from letsema_api.lending import services
+    from letsema_api.lending.models import Loan as LoanRow
+    from letsema_api.lending.repositories import DjangoLoanRepository
+    from letsema_api.lending.services import _ports
+    from letsema_api.products.repositories import DjangoProductRepository
+
+    from letsema_core.services import write_off_loan
+
+    no_penalty = str(uuid.uuid4())
+    DjangoProductRepository().add(
+        no_penalty, replace(contract_product(f"nopen-{no_penalty[:8]}"), late_penalty_percent="0")
+    )
+    ids = open_loans(borrower_id=borrower_id, product_id=product_id, count=11)
+    ids[6:6] = open_loans(borrower_id=borrower_id, product_id=no_penalty, count=2)  # indexes 6 and 7
+    repay(ids[3], on=D(2026, 2, 25), amount="945.60")  # paid late, posted before the runs below
+    pending = sorted(REPAYMENTS, key=lambda r: r[1])
+    stamped_in_arrears = stamped_current = through_core = 0
+    for as_of in COB_DATES:
+        while pending and pending[0][1] <= as_of:
+            index, on, amount = pending.pop(0)
+            if amount == "payoff":
+                amount = str(DjangoLoanRepository().get(ids[index]).payoff_amount(on=on))
+            repay(ids[index], on=on, amount=amount)
+        if as_of >= WRITTEN_OFF[1] and LoanRow.objects.get(id=ids[WRITTEN_OFF[0]]).status == "active":
+            write_off_loan(loan_id=ids[WRITTEN_OFF[0]], on=WRITTEN_OFF[1], loans=DjangoLoanRepository(), **_ports())
+        expected = closed_by_the_core_alone(ids, as_of)
+        quick = stamp_only(ids, as_of)
+        result = services.close_business_batch(loan_ids=ids, as_of=as_of)
+        assert stored(ids) == expected, as_of
+        dpd = dict(LoanRow.objects.filter(id__in=ids).values_list("id", "days_past_due"))
+        stamped_in_arrears += sum(1 for loan_id in quick if dpd[loan_id] > 0)
+        stamped_current += sum(1 for loan_id in quick if dpd[loan_id] == 0)
+        through_core += len(result.processed) - len(quick)
+        assert services.close_business_batch(loan_ids=ids, as_of=as_of).processed == ()  # a rerun does nothing
+        assert stored(ids) == expected
+    # Both paths were taken, the set-based one by loans in arrears too.
+    assert stamped_in_arrears >= 40
+    assert stamped_current >= 40
+    assert through_core >= 40
+    final = dict(LoanRow.objects.filter(id__in=ids).values_list("id", "arrears_bucket"))
+    assert final[ids[0]] == "180+"
+    assert LoanRow.objects.get(id=ids[8]).status == "closed"
+    assert LoanRow.objects.get(id=ids[9]).status == "written_off"

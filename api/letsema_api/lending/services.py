@@ -35,6 +35,7 @@ from letsema_core.credit import CreditAssessment
 from letsema_core.credit.keys import KeyedHasher
 from letsema_core.errors import DomainError, NotFound, ValidationError
 from letsema_core.loans import (
+    BUCKET_UPPER_BOUNDS,
     CloseOfBusinessResult,
     Loan,
     LoanApplication,
@@ -42,6 +43,7 @@ from letsema_core.loans import (
     RepaymentResult,
     Role,
 )
+from letsema_core.services.servicing import REGISTRY_DPD_MILESTONES
 
 
 class IdempotencyKeyConflict(DomainError):
@@ -466,46 +468,95 @@ def loans_due_for_close_of_business(*, as_of: date) -> tuple[list[str], int]:
     return list(due.order_by("id").values_list("id", flat=True)), active.count()
 
 
-#: Active loans that close of business for ``%(as_of)s`` can only stamp: current, nothing overdue before that
-#: date (every installment due before it fully paid) and no transaction dated after it. For such a loan the
-#: core's ``Loan.close_business_day`` charges no penalty (penalties fall only on installments more than the
-#: grace days past due with something outstanding), finds DPD 0 and the bucket unchanged, emits no event and
-#: sets ``last_close_of_business`` — which is all this statement does, for the whole batch at once.
-#: ``tests/integration/test_cob_close_of_business.py`` checks it leaves the same rows as the core on every loan.
-_QUIET_LOANS_SQL = """
+def _bucket_case(dpd: str) -> str:
+    """``arrears_bucket`` in SQL: a CASE over ``dpd`` built from the core's ``BUCKET_UPPER_BOUNDS``."""
+    arms = " ".join(
+        f"WHEN {dpd} <= {upper} THEN '{bucket.value}'" for bucket, upper in BUCKET_UPPER_BOUNDS if upper is not None
+    )
+    last = BUCKET_UPPER_BOUNDS[-1][0].value
+    return f"CASE {arms} ELSE '{last}' END"
+
+
+def _milestone_crossed(before: str, after: str) -> str:
+    """``servicing.run_close_of_business``'s DPD milestone test in SQL (from ``REGISTRY_DPD_MILESTONES``)."""
+    return " OR ".join(f"({before} < {m} AND {after} >= {m})" for m in REGISTRY_DPD_MILESTONES) or "false"
+
+
+#: Active loans whose close of business for ``%(as_of)s`` changes nothing but their days past due and date stamp,
+#: stamped set-based. For a loan that passes every test below, the core's ``Loan.close_business_day`` meets the
+#: stored balances (no transaction dated after ``as_of`` and no penalty charged on or after it, so the balances
+#: "as of" that day are the stored ones), charges no penalty (no installment more than the grace days late and
+#: not yet penalised still has principal, interest or fees outstanding), so replays nothing and re-allocates
+#: nothing, finds the DPD of the oldest installment (by number) with anything outstanding, keeps the stored
+#: arrears bucket (so no ``ArrearsChanged``) and crosses no registry DPD milestone (so no registry event), and
+#: its ``save`` writes back the stored row except DPD, worst DPD, the date stamp and ``updated_at`` (the stored
+#: outstanding principal is checked to be the sum of the installments', which is what ``save`` would write).
+#: Loans that fail any test go through the core. The lateral subquery reads each loan's installments once
+#: (``lending_installment_unique_number`` index). ``tests/integration/test_cob_close_of_business.py`` compares
+#: the result with the core's own on loans in every state over several dates.
+_STAMP_ONLY_SQL = f"""
+WITH candidate AS (
+  SELECT l.id,
+    CASE WHEN s.oldest_unpaid IS NULL OR s.oldest_unpaid >= %(as_of)s::date THEN 0
+         ELSE %(as_of)s::date - s.oldest_unpaid END AS dpd
+  FROM lending_loan l
+  CROSS JOIN LATERAL (
+    SELECT ARRAY(SELECT (c ->> 0)::int FROM jsonb_array_elements(l.penalty_charges) c) AS charged,
+      NOT EXISTS (
+        SELECT 1 FROM jsonb_array_elements(l.penalty_charges) c WHERE (c ->> 2)::date >= %(as_of)s::date
+      ) AS charges_before
+  ) p
+  CROSS JOIN LATERAL (
+    SELECT
+      (array_agg(i.due_date ORDER BY i.number) FILTER (
+        WHERE i.principal_outstanding + i.interest_outstanding + i.fees_outstanding + i.penalties_outstanding > 0
+      ))[1] AS oldest_unpaid,
+      coalesce(sum(i.principal_outstanding), 0) AS principal,
+      coalesce(bool_or(
+        i.due_date < %(as_of)s::date - l.penalty_grace_days
+        AND i.principal_outstanding + i.interest_outstanding + i.fees_outstanding > 0
+        AND i.number <> ALL(p.charged)
+      ), false) AS penalty_candidate
+    FROM lending_installment i WHERE i.loan_id = l.id
+  ) s
+  WHERE l.id = ANY(%(ids)s)
+    AND l.status = 'active'
+    AND (l.last_close_of_business IS NULL OR l.last_close_of_business < %(as_of)s::date)
+    AND p.charges_before
+    AND (l.late_penalty_percent = 0 OR NOT s.penalty_candidate)
+    AND s.principal = l.outstanding_principal
+    AND NOT EXISTS (SELECT 1 FROM lending_loantransaction t WHERE t.loan_id = l.id AND t."on" > %(as_of)s::date)
+)
 UPDATE lending_loan l
-SET last_close_of_business = %(as_of)s, updated_at = %(now)s
-WHERE l.id = ANY(%(ids)s)
-  AND l.status = 'active'
-  AND (l.last_close_of_business IS NULL OR l.last_close_of_business < %(as_of)s)
-  AND l.days_past_due = 0
-  AND l.arrears_bucket = 'current'
-  AND NOT EXISTS (
-    SELECT 1 FROM lending_installment i
-    WHERE i.loan_id = l.id AND i.due_date < %(as_of)s
-      AND i.principal_outstanding + i.interest_outstanding + i.fees_outstanding + i.penalties_outstanding > 0
-  )
-  AND NOT EXISTS (SELECT 1 FROM lending_loantransaction t WHERE t.loan_id = l.id AND t."on" > %(as_of)s)
+SET days_past_due = c.dpd,
+    worst_days_past_due = GREATEST(l.worst_days_past_due, c.dpd),
+    last_close_of_business = %(as_of)s::date,
+    updated_at = %(now)s
+FROM candidate c
+WHERE l.id = c.id
+  AND l.arrears_bucket = {_bucket_case("c.dpd")}
+  AND NOT ({_milestone_crossed("l.days_past_due", "c.dpd")})
 RETURNING l.id
-"""
+"""  # noqa: S608 - what is formatted in is built from the core's constants, never from input
 
 
 def close_business_batch(*, loan_ids: list[str], as_of: date) -> CloseOfBusinessResult:
     """The core's close of business over these loans, in one transaction, written with bulk statements.
 
-    Locks the loans (a repayment waits for the batch). Loans that the day cannot change beyond the date
-    stamp (``_QUIET_LOANS_SQL``) are stamped by one statement; the others go through the core. Loans
+    Locks the loans (a repayment waits for the batch). Loans whose day changes only their days past due
+    and date stamp (``_STAMP_ONLY_SQL``: no penalty, no bucket change, no registry event) are stamped by
+    one statement; the others go through the core. Loans
     already processed for ``as_of`` are skipped, so a rerun changes nothing. Posts the re-allocation
     entries and queues the registry events the core asks for; records one audit event for the batch.
     """
     with transaction.atomic():
         with connection.cursor() as cursor:
-            # Lock first (in id order, as repayments lock one loan at a time): the quiet test below then reads
+            # Lock first (in id order, as repayments lock one loan at a time): the stamp's tests below then read
             # rows nobody else can change until this batch commits.
             cursor.execute("SELECT id FROM lending_loan WHERE id = ANY(%s) ORDER BY id FOR UPDATE", [loan_ids])
-            cursor.execute(_QUIET_LOANS_SQL, {"ids": loan_ids, "as_of": as_of, "now": timezone.now()})
-            quiet = {row[0] for row in cursor.fetchall()}
-        rest = [loan_id for loan_id in loan_ids if loan_id not in quiet]
+            cursor.execute(_STAMP_ONLY_SQL, {"ids": loan_ids, "as_of": as_of, "now": timezone.now()})
+            stamped = {row[0] for row in cursor.fetchall()}
+        rest = [loan_id for loan_id in loan_ids if loan_id not in stamped]
         loans = DjangoLoanRepository(lock=True, deferred=True, only_ids=rest)
         borrowers = borrower_repository()
         core_result = core.run_close_of_business(
@@ -521,7 +572,7 @@ def close_business_batch(*, loan_ids: list[str], as_of: date) -> CloseOfBusiness
         loans.flush()
         result = CloseOfBusinessResult(
             as_of=as_of,
-            processed=tuple(sorted((*quiet, *core_result.processed))),
+            processed=tuple(sorted((*stamped, *core_result.processed))),
             skipped=core_result.skipped,
             events=core_result.events,
         )
@@ -533,7 +584,7 @@ def close_business_batch(*, loan_ids: list[str], as_of: date) -> CloseOfBusiness
                 entity_id=as_of.isoformat(),
                 after={
                     "processed": len(result.processed),
-                    "stamped_only": len(quiet),
+                    "stamped_only": len(stamped),
                     "penalties": len(result.penalties_charged),
                     "arrears_changes": len(result.arrears_changes),
                     "reallocations": len(result.reallocations),
