@@ -105,6 +105,16 @@ class TenantNames:
     def mongo_user(self) -> str:
         return f"letsema-{self.tenant_id}"
 
+    @property
+    def vault_registry_connection(self) -> str:
+        """The database-engine connection HashiCorp Vault's MongoDB plugin issues registry users through."""
+        return f"letsema-{self.tenant_id}-registry"
+
+    @property
+    def vault_registry_role(self) -> str:
+        """The database-engine role whose ``creds`` are the tenant's short-lived registry users."""
+        return f"letsema-{self.tenant_id}-registry"
+
 
 def mongo_role_name(access: str) -> str:
     """The registry role a tenant's MongoDB user is granted for ``read`` or ``readWrite`` access."""

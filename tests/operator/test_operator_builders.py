@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import json
 import os
 from pathlib import Path
 from typing import Any
@@ -12,7 +13,7 @@ import kubernetes_validate
 import pytest
 import yaml
 from letsema_operator import builders
-from letsema_operator.builders.vault import build_vault_plan
+from letsema_operator.builders.vault import build_registry_plan, build_vault_plan
 from letsema_operator.spec import parse_registry_spec, parse_tenant_spec
 from operator_support import BASE_TENANT, FULL_TENANT, MINIMAL_TENANT, REGISTRY, strict, upstream_schema
 
@@ -224,6 +225,38 @@ class TestVaultPlan:
         assert 'path "transit/hmac/letsema-borrower-key"' in plan.policy_hcl
         assert "lesedi" not in plan.policy_hcl
         assert "*" not in plan.policy_hcl.replace("khotso/*", "")
+
+    def test_only_the_vault_provider_may_read_registry_users(self) -> None:
+        openbao = build_vault_plan(spec=parse_tenant_spec(BASE_TENANT))
+        vault = build_vault_plan(spec=parse_tenant_spec(BASE_TENANT | {
+            "secrets": BASE_TENANT["secrets"] | {"provider": "vault"}}))
+        assert "letsema-khotso-registry" not in openbao.policy_hcl
+        assert not openbao.dynamic_registry_users
+        assert 'path "database/creds/letsema-khotso-registry" {\n  capabilities = ["read"]\n}' in vault.policy_hcl
+        assert vault.status()["registryRole"] == "letsema-khotso-registry"
+
+    def test_registry_users_plan_matches_the_golden_file(self) -> None:
+        """The MongoDB plugin's connection and role as Vault's HTTP API takes them (statements are JSON)."""
+        spec = parse_tenant_spec(FULL_TENANT | {"secrets": {"provider": "vault", "credentialTTL": "15m",
+                                                            "maxCredentialTTL": "2h"}})
+        plan = build_registry_plan(spec=spec, host="letsema-registry-mongos.letsema-registry.svc:27017",
+                                   database=REGISTRY_DATABASE, admin_user="userAdmin")
+        rendered = yaml.safe_dump(plan.__dict__ | {"mounts": plan.mounts.__dict__,
+                                                   "credentials_path": plan.credentials_path},
+                                  sort_keys=True, width=120)
+        TestGoldenOutput._compare("registry-users-plan.yaml", rendered)
+        assert json.loads(plan.role["creation_statements"][0])["roles"][0]["role"] in (
+            "letsema_registry_rw", "letsema_registry_ro")
+        assert json.loads(plan.role["revocation_statements"][0]) == {"db": REGISTRY_DATABASE}
+        assert "password" not in plan.connection  # sent when written, never part of the plan
+
+    def test_read_access_gets_the_read_only_registry_role(self) -> None:
+        raw = BASE_TENANT | {"secrets": BASE_TENANT["secrets"] | {"provider": "vault"},
+                             "registryAccess": BASE_TENANT["registryAccess"] | {"access": "read"}}
+        plan = build_registry_plan(spec=parse_tenant_spec(raw), host="h:27017", database="db", admin_user="u")
+        assert json.loads(plan.role["creation_statements"][0]) == {
+            "db": "db", "roles": [{"role": "letsema_registry_ro", "db": "db"}]}
+        assert plan.kv_record["role"] == "letsema_registry_ro"
 
     def test_kubernetes_role_is_bound_to_the_tenant_service_account(self) -> None:
         plan = build_vault_plan(spec=parse_tenant_spec(BASE_TENANT))

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import copy
+import json
 import threading
 import time
 import uuid
@@ -228,13 +229,13 @@ class Platform:
         body["metadata"]["uid"] = str(uuid.uuid4())
         await self.call(self.kube.create, body)
 
-    async def provision(self) -> dict[str, Any]:
-        """Apply both examples and play the other controllers until the tenant is Ready."""
+    async def provision(self, tenant: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Apply both examples (or ``tenant``) and play the other controllers until the tenant is Ready."""
         await self.apply(example("credit-registry.yaml"))
         await eventually(lambda: self.play_percona("letsema-registry", "letsema-registry"), what="the PSMDB")
         await eventually(lambda: condition(stored(self.server, REGISTRIES, None, "letsema"), "Ready") == "True",
                          what="the registry Ready")
-        await self.apply(example("tenant.yaml"))
+        await self.apply(tenant or example("tenant.yaml"))
         await eventually(lambda: self.play_cnpg(NAMESPACE, "khotso-db"), what="the CNPG Cluster")
         await eventually(lambda: self.play_deployment_controller(NAMESPACE, "letsema-api"), what="the API Deployment")
         return await eventually(lambda: self._ready_tenant(), timeout=45, what="the tenant Ready")
@@ -426,6 +427,127 @@ class TestRestart:
         creds = await platform.call(platform.vault.hvac.secrets.database.generate_credentials,
                                     name="letsema-khotso-app")
         assert creds["data"]["username"]
+
+
+class RecordingRegistryUsers:
+    """Stands in for HashiCorp Vault's MongoDB plugin, which no server here has: OpenBao ships without it
+    and no MongoDB with users and roles runs here. Every other Vault call in these tests goes to the real
+    OpenBao; the API's side of dynamic users is tested for real in
+    tests/integration/test_api_registry_dynamic_users.py, and the plugin's request shapes by the builders'
+    golden file."""
+
+    def __init__(self, vault: VaultClient) -> None:
+        self.vault = vault
+        self.writes: list[tuple[Any, str, bool]] = []
+        self.removed = 0
+        self.configured = False
+
+    def ensure(self, plan: Any, *, admin_password: str, rewrite: bool) -> None:
+        self.writes.append((plan, admin_password, rewrite))
+        self.configured = True
+
+    def present(self, plan: Any) -> bool:
+        return self.configured
+
+    def remove(self, plan: Any) -> None:
+        self.removed += 1
+        self.configured = False
+
+
+def vault_provider_tenant() -> dict[str, Any]:
+    tenant = copy.deepcopy(example("tenant.yaml"))
+    tenant["spec"]["secrets"]["provider"] = "vault"
+    return tenant
+
+
+async def create_registry_users_secret(platform: Platform, password: str) -> None:
+    """The users Secret the Percona operator keeps (only the user administrator matters here)."""
+    secret = {"apiVersion": "v1", "kind": "Secret",
+              "metadata": {"name": "letsema-registry-secrets", "namespace": "letsema-registry",
+                           "resourceVersion": "1", "uid": str(uuid.uuid4())},
+              "stringData": {"MONGODB_USER_ADMIN_USER": "userAdmin", "MONGODB_USER_ADMIN_PASSWORD": password}}
+    if await platform.call(platform.kube.get, "v1", "Secret", "letsema-registry-secrets", "letsema-registry"):
+        await platform.call(platform.kube.patch, "v1", "Secret", "letsema-registry-secrets",
+                            {"stringData": secret["stringData"]}, "letsema-registry")
+    else:
+        await platform.call(platform.kube.create, secret)
+
+
+class TestDynamicRegistryUsers:
+    """``secrets.provider: vault``: the tenant's registry users come from Vault's MongoDB plugin."""
+
+    @pytest.fixture
+    def plugin(self, platform: Platform, monkeypatch: pytest.MonkeyPatch) -> RecordingRegistryUsers:
+        recorder = RecordingRegistryUsers(platform.vault)
+        monkeypatch.setattr(platform.vault, "ensure_registry_users", recorder.ensure)
+        monkeypatch.setattr(platform.vault, "registry_users_configured", recorder.present)
+        monkeypatch.setattr(platform.vault, "remove_registry_users", recorder.remove)
+        return recorder
+
+    async def test_the_tenant_is_ready_with_a_creds_path_in_kv_and_no_static_user(
+            self, platform: Platform, plugin: RecordingRegistryUsers) -> None:
+        await create_registry_users_secret(platform, "first-admin-password")
+        tenant = await platform.provision(vault_provider_tenant())
+
+        access = next(c for c in tenant["status"]["conditions"] if c["type"] == "RegistryAccessReady")
+        assert access["message"] == "dynamic users from database/creds/letsema-khotso-registry"
+        assert tenant["status"]["vault"]["registryRole"] == "letsema-khotso-registry"
+        record = await platform.call(platform.vault.read_kv, "letsema/tenants/khotso/mongodb")
+        assert record["mode"] == "dynamic"
+        assert record["credentialsPath"] == "database/creds/letsema-khotso-registry"
+        assert record["database"] == record["authSource"] == "letsema_registry"
+        assert "password" not in record
+        assert "url" not in record
+        plan, password, rewrite = plugin.writes[0]
+        assert (password, rewrite) == ("first-admin-password", True)
+        assert plan.connection["username"] == "userAdmin"
+        assert json.loads(plan.role["creation_statements"][0]) == {
+            "db": "letsema_registry", "roles": [{"role": "letsema_registry_rw", "db": "letsema_registry"}]}
+        assert platform.registry_admin.users == {}  # no static user, no password to rotate
+        policy = await platform.call(platform.vault.hvac.sys.read_policy, name="letsema-khotso")
+        assert 'path "database/creds/letsema-khotso-registry"' in policy["data"]["rules"]
+
+    async def test_a_new_admin_password_rewrites_the_connection_once(
+            self, platform: Platform, plugin: RecordingRegistryUsers) -> None:
+        from letsema_operator.handlers.tenant import ensure_registry_access, vault_plan
+        from letsema_operator.spec import parse_tenant_spec
+
+        await create_registry_users_secret(platform, "first-admin-password")
+        await platform.provision(vault_provider_tenant())
+        spec = parse_tenant_spec(vault_provider_tenant()["spec"])
+        plan = vault_plan(spec, platform.memo["config"], platform.vault)
+        await platform.call(ensure_registry_access, platform.kube, platform.vault, plan, spec, platform.memo)
+        assert plugin.writes[-1][1:] == ("first-admin-password", False)  # unchanged: the connection stays
+        await create_registry_users_secret(platform, "rotated-by-percona")
+        await platform.call(ensure_registry_access, platform.kube, platform.vault, plan, spec, platform.memo)
+        assert plugin.writes[-1][1:] == ("rotated-by-percona", True)
+        await platform.call(ensure_registry_access, platform.kube, platform.vault, plan, spec, platform.memo)
+        assert plugin.writes[-1][1:] == ("rotated-by-percona", False)
+
+    async def test_switching_from_openbao_drops_the_static_user(
+            self, platform: Platform, plugin: RecordingRegistryUsers) -> None:
+        from letsema_operator.handlers.tenant import ensure_registry_access, vault_plan
+        from letsema_operator.spec import parse_tenant_spec
+
+        await create_registry_users_secret(platform, "first-admin-password")
+        await platform.provision()  # provider: openbao, a static user
+        assert ("letsema_registry", "letsema-khotso") in platform.registry_admin.users
+        spec = parse_tenant_spec(vault_provider_tenant()["spec"])
+        plan = vault_plan(spec, platform.memo["config"], platform.vault)
+        await platform.call(ensure_registry_access, platform.kube, platform.vault, plan, spec, platform.memo)
+        assert ("letsema_registry", "letsema-khotso") not in platform.registry_admin.users
+        record = await platform.call(platform.vault.read_kv, "letsema/tenants/khotso/mongodb")
+        assert record["mode"] == "dynamic"
+
+    async def test_delete_revokes_the_registry_leases_too(
+            self, platform: Platform, plugin: RecordingRegistryUsers) -> None:
+        await create_registry_users_secret(platform, "first-admin-password")
+        await platform.provision(vault_provider_tenant())
+        await platform.call(platform.kube.delete, "letsema.io/v1alpha1", "MicrofinanceTenant", "khotso")
+        await eventually(lambda: stored(platform.server, TENANTS, None, "khotso") is None, timeout=30,
+                         what="the finalizer to be released")
+        assert plugin.removed >= 1
+        assert await platform.call(platform.vault.read_kv, "letsema/tenants/khotso/mongodb") is None
 
 
 class TestDeletion:

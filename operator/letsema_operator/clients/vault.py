@@ -9,7 +9,7 @@ from typing import Any
 import hvac
 import hvac.exceptions
 
-from letsema_operator.builders.vault import VaultMounts, VaultTenantPlan
+from letsema_operator.builders.vault import VaultMounts, VaultRegistryPlan, VaultTenantPlan
 
 logger = logging.getLogger(__name__)
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600}
@@ -92,12 +92,7 @@ class VaultClient:
         """Write the role, policies and keys that differ from the plan; identical ones are left alone, so a
         repeated reconcile never rewrites what applications are using (OpenBao can fail a credential
         request with "transaction commit failed" while its role is being rewritten)."""
-        role = plan.role
-        if not self._role_matches(plan):
-            self._client.secrets.database.create_role(
-                name=plan.role_name, db_name=role["db_name"], creation_statements=role["creation_statements"],
-                revocation_statements=role["revocation_statements"], default_ttl=role["default_ttl"],
-                max_ttl=role["max_ttl"], mount_point=self.mounts.database)
+        self._ensure_role(plan.role_name, plan.role)
         if self._read_data(f"sys/policies/acl/{plan.policy_name}").get("policy") != plan.policy_hcl:
             self._client.sys.create_or_update_policy(name=plan.policy_name, policy=plan.policy_hcl)
         k8s = plan.kubernetes_role
@@ -127,15 +122,56 @@ class VaultClient:
         data: dict[str, Any] = (response or {}).get("data") or {}
         return data
 
-    def _role_matches(self, plan: VaultTenantPlan) -> bool:
-        current = self._read_data(f"{self.mounts.database}/roles/{plan.role_name}")
-        role = plan.role
+    def _ensure_role(self, name: str, role: dict[str, Any]) -> None:
+        if not self._role_matches(name, role):
+            self._client.secrets.database.create_role(
+                name=name, db_name=role["db_name"], creation_statements=role["creation_statements"],
+                revocation_statements=role["revocation_statements"], default_ttl=role["default_ttl"],
+                max_ttl=role["max_ttl"], mount_point=self.mounts.database)
+
+    def _role_matches(self, name: str, role: dict[str, Any]) -> bool:
+        current = self._read_data(f"{self.mounts.database}/roles/{name}")
         return bool(current
                     and current.get("db_name") == role["db_name"]
                     and current.get("creation_statements") == role["creation_statements"]
                     and current.get("revocation_statements") == role["revocation_statements"]
                     and current.get("default_ttl") == duration_seconds(role["default_ttl"])
                     and current.get("max_ttl") == duration_seconds(role["max_ttl"]))
+
+    # -- dynamic registry users (HashiCorp Vault's MongoDB plugin) ------------------------------------
+    def ensure_registry_users(self, plan: VaultRegistryPlan, *, admin_password: str, rewrite: bool) -> None:
+        """Write the MongoDB connection when it differs from the plan or ``rewrite`` (the administrator's
+        password changed), then the role when it differs. The connection's root is the registry's user
+        administrator, which the Percona operator owns: Vault never rotates it."""
+        if rewrite or not self._registry_connection_matches(plan):
+            options = dict(plan.connection)
+            plugin = options.pop("plugin_name")
+            verify = options.pop("verify_connection")
+            allowed = options.pop("allowed_roles")
+            self._client.secrets.database.configure(
+                name=plan.connection_name, plugin_name=plugin, verify_connection=verify, allowed_roles=allowed,
+                password=admin_password, mount_point=self.mounts.database, **options)
+        self._ensure_role(plan.role_name, plan.role)
+
+    def _registry_connection_matches(self, plan: VaultRegistryPlan) -> bool:
+        current = self._read_data(f"{self.mounts.database}/config/{plan.connection_name}")
+        details = current.get("connection_details") or {}
+        return bool(current.get("plugin_name") == plan.connection["plugin_name"]
+                    and sorted(current.get("allowed_roles") or []) == sorted(plan.connection["allowed_roles"])
+                    and details.get("connection_url") == plan.connection["connection_url"]
+                    and details.get("username") == plan.connection["username"])
+
+    def registry_users_configured(self, plan: VaultTenantPlan) -> bool:
+        """The tenant's registry role exists (observation of ``secrets.provider: vault`` tenants)."""
+        return bool(self._read_data(f"{self.mounts.database}/roles/{plan.registry_role_name}"))
+
+    def remove_registry_users(self, plan: VaultTenantPlan) -> None:
+        """Revoke every registry lease (Vault drops each MongoDB user), then the role and connection.
+        Safe to repeat and harmless where they never existed."""
+        self._client.sys.revoke_prefix(f"{self.mounts.database}/creds/{plan.registry_role_name}")
+        self._client.secrets.database.delete_role(name=plan.registry_role_name, mount_point=self.mounts.database)
+        self._client.secrets.database.delete_connection(name=plan.registry_connection_name,
+                                                        mount_point=self.mounts.database)
 
     def ensure_app_secrets(self, plan: VaultTenantPlan) -> None:
         """Create the tenant's application secrets once, where and as the API reads them (``django`` →
@@ -178,7 +214,8 @@ class VaultClient:
         return bool(policy)
 
     def remove_tenant(self, plan: VaultTenantPlan) -> None:
-        """Revoke every lease of the tenant's role, then delete its Vault objects. Safe to repeat."""
+        """Revoke every lease of the tenant's roles, then delete its Vault objects. Safe to repeat."""
+        self.remove_registry_users(plan)
         self._client.sys.revoke_prefix(f"{self.mounts.database}/creds/{plan.role_name}")
         self._client.secrets.database.delete_role(name=plan.role_name, mount_point=self.mounts.database)
         self._client.secrets.database.delete_connection(name=plan.connection_name, mount_point=self.mounts.database)

@@ -55,5 +55,10 @@ def registry_admin(memo: Mapping[str, Any], kube: KubeClient,
                    registry: Mapping[str, Any]) -> tuple[RegistrySpec, RegistryAdmin]:
     """The registry's spec and an admin client built from its Percona users Secret."""
     spec = parse_registry_spec(registry.get("spec") or {})
+    return spec, memo["registry_admin_factory"](spec, registry_credentials(kube, spec))
+
+
+def registry_credentials(kube: KubeClient, spec: RegistrySpec) -> dict[str, str]:
+    """The Percona system users (``MONGODB_<ROLE>_USER``/``_PASSWORD``) from the registry's users Secret."""
     secret = kube.get("v1", "Secret", f"{spec.mongodb.name}-secrets", spec.mongodb.namespace)
-    return spec, memo["registry_admin_factory"](spec, secret_values(secret))
+    return secret_values(secret)

@@ -4,6 +4,7 @@ a MongoDB password rotation timer, and deletion that never blocks forever."""
 from __future__ import annotations
 
 import datetime
+import hashlib
 import secrets
 from collections.abc import Mapping
 from typing import Any
@@ -12,7 +13,7 @@ import kopf
 
 from letsema_operator import builders
 from letsema_operator.builders.registry import mongo_client_url, mongos_host
-from letsema_operator.builders.vault import DatabaseEndpoint, VaultTenantPlan, build_vault_plan
+from letsema_operator.builders.vault import DatabaseEndpoint, VaultTenantPlan, build_registry_plan, build_vault_plan
 from letsema_operator.clients.kube import KubeClient
 from letsema_operator.clients.vault import VaultClient
 from letsema_operator.conditions import condition_status, set_condition
@@ -24,11 +25,20 @@ from letsema_operator.handlers.common import (
     is_ready,
     parse_duration,
     registry_admin,
+    registry_credentials,
     secret_values,
     utc_now,
 )
 from letsema_operator.names import TenantNames, mongo_role_name
-from letsema_operator.spec import GROUP, TENANT_PLURAL, VERSION, SpecError, TenantSpec, parse_tenant_spec
+from letsema_operator.spec import (
+    GROUP,
+    TENANT_PLURAL,
+    VERSION,
+    SpecError,
+    TenantSpec,
+    parse_registry_spec,
+    parse_tenant_spec,
+)
 
 ROOT_ROTATED_ANNOTATION = "letsema.io/db-root-rotated-at"
 CNPG = "postgresql.cnpg.io/v1"
@@ -113,19 +123,32 @@ def ensure_vault(kube: KubeClient, vault: VaultClient, plan: VaultTenantPlan, sp
     return rotated_at
 
 
+def _fingerprint(user: str, password: str) -> str:
+    """A short digest that tells when the registry's administrator credential changed (never the password)."""
+    return hashlib.sha256(f"{user}\0{password}".encode()).hexdigest()[:16]
+
+
 def ensure_registry_access(kube: KubeClient, vault: VaultClient, plan: VaultTenantPlan, spec: TenantSpec,
-                           memo: Mapping[str, Any], *, rotate: bool = False) -> str:
-    """Create (or rotate) the tenant's MongoDB user; its password comes from the Vault password policy
-    and lives in KV (with a ready-made client ``url``). HashiCorp Vault's MongoDB plugin could issue
-    dynamic users instead; OpenBao has none. Returns the registry's database name."""
+                           memo: Mapping[str, Any], *, rotate: bool = False) -> tuple[str, str]:
+    """Give the tenant its way into the registry; returns (the registry's database name, a status message).
+
+    ``secrets.provider: openbao``: one MongoDB user whose password comes from the Vault password policy
+    and lives in KV with a ready-made client ``url`` (rotated by a timer). ``secrets.provider: vault``:
+    HashiCorp Vault's MongoDB plugin issues a short-lived user per lease (``ensure_dynamic_registry_users``)."""
     registry = kube.get(API_VERSION, "CreditRegistry", spec.registry.registry_name)
     if not is_ready(registry):
         raise kopf.TemporaryError(f"CreditRegistry {spec.registry.registry_name} is not ready", delay=15)
     assert registry is not None
+    if plan.dynamic_registry_users:
+        return ensure_dynamic_registry_users(kube, vault, plan, spec, memo, registry)
+    stored = vault.read_kv(plan.kv_mongodb_path)
+    if stored is not None and stored.get("mode") == "dynamic":
+        # The tenant moved from HashiCorp Vault to OpenBao: end the dynamic users, then make a static one.
+        vault.remove_registry_users(plan)
+        stored = None
     registry_spec, admin = registry_admin(memo, kube, registry)
+    names = TenantNames(spec.tenant_id)
     try:
-        names = TenantNames(spec.tenant_id)
-        stored = vault.read_kv(plan.kv_mongodb_path)
         role = mongo_role_name(spec.registry.access)
         host = mongos_host(spec=registry_spec)
         database = registry_spec.database
@@ -150,7 +173,39 @@ def ensure_registry_access(kube: KubeClient, vault: VaultClient, plan: VaultTena
                 vault.write_kv(plan.kv_mongodb_path, wanted)
     finally:
         admin.close()
-    return registry_spec.database
+    return registry_spec.database, f"user {names.mongo_user}"
+
+
+def ensure_dynamic_registry_users(kube: KubeClient, vault: VaultClient, plan: VaultTenantPlan, spec: TenantSpec,
+                                  memo: Mapping[str, Any], registry: Mapping[str, Any]) -> tuple[str, str]:
+    """Configure Vault's MongoDB plugin for the tenant (connection as the registry's user administrator,
+    a role creating users with the tenant's registry role) and record the ``creds`` path in KV, where the
+    API looks. The connection is rewritten when the administrator's password changes (a digest of it is
+    kept in the record). A static user left from ``provider: openbao`` is dropped."""
+    registry_spec = parse_registry_spec(registry.get("spec") or {})
+    credentials = registry_credentials(kube, registry_spec)
+    admin_user = credentials.get("MONGODB_USER_ADMIN_USER", "")
+    admin_password = credentials.get("MONGODB_USER_ADMIN_PASSWORD", "")
+    if not admin_user or not admin_password:
+        raise kopf.TemporaryError(f"the users Secret of {registry_spec.mongodb.name} has no user administrator yet",
+                                  delay=15)
+    registry_plan = build_registry_plan(spec=spec, host=mongos_host(spec=registry_spec),
+                                        database=registry_spec.database, admin_user=admin_user, mounts=vault.mounts)
+    stored = vault.read_kv(plan.kv_mongodb_path) or {}
+    fingerprint = _fingerprint(admin_user, admin_password)
+    vault.ensure_registry_users(registry_plan, admin_password=admin_password,
+                                rewrite=stored.get("adminFingerprint") != fingerprint)
+    wanted = {**registry_plan.kv_record, "adminFingerprint": fingerprint}
+    if stored != wanted:
+        vault.write_kv(plan.kv_mongodb_path, wanted)
+    if "url" in stored:  # the static user of an earlier provider: openbao
+        names = TenantNames(spec.tenant_id)
+        _, admin = registry_admin(memo, kube, registry)
+        try:
+            admin.drop_user(database=registry_spec.database, user=names.mongo_user)
+        finally:
+            admin.close()
+    return registry_spec.database, f"dynamic users from {registry_plan.credentials_path}"
 
 
 def ensure_workloads(kube: KubeClient, spec: TenantSpec, config: OperatorConfig, plan: VaultTenantPlan,
@@ -210,12 +265,12 @@ def reconcile_tenant(spec: Mapping[str, Any], name: str, meta: Mapping[str, Any]
     _status_condition(patch, status, "SecretsReady", True, "Configured", "Vault objects configured", generation)
 
     try:
-        registry_database = ensure_registry_access(kube, vault, plan, parsed, memo)
+        registry_database, access_message = ensure_registry_access(kube, vault, plan, parsed, memo)
     except kopf.TemporaryError as error:
         kopf.warn(body, reason="RegistryNotReady", message=str(error))
         _status_condition(patch, status, "RegistryAccessReady", False, "RegistryNotReady", str(error), generation)
         raise
-    _status_condition(patch, status, "RegistryAccessReady", True, "UserReady", f"user {names.mongo_user}", generation)
+    _status_condition(patch, status, "RegistryAccessReady", True, "UserReady", access_message, generation)
 
     ensure_workloads(kube, parsed, config, plan, registry_database)
     endpoints = {"api": f"http://{names.api}.{names.namespace}.svc",
@@ -257,7 +312,12 @@ def observe(kube: KubeClient, vault: VaultClient, config: OperatorConfig, memo: 
     put("SecretsReady", vault_ok, "Configured" if vault_ok else "NotConfigured", vault_message)
     registry_ok, registry_message = False, "no MongoDB user yet"
     try:
-        if vault_ok and vault.read_kv(plan.kv_mongodb_path) is not None:
+        stored = vault.read_kv(plan.kv_mongodb_path) if vault_ok else None
+        if stored is not None and plan.dynamic_registry_users:
+            registry_ok = stored.get("mode") == "dynamic" and vault.registry_users_configured(plan)
+            registry_message = (f"dynamic users from {stored.get('credentialsPath')}" if registry_ok
+                                else f"Vault role {plan.registry_role_name} missing")
+        elif stored is not None:
             registry = kube.get(API_VERSION, "CreditRegistry", spec.registry.registry_name)
             if registry is not None:
                 registry_spec, admin = registry_admin(memo, kube, registry)
@@ -325,6 +385,8 @@ def rotate_mongo_password(spec: Mapping[str, Any], meta: Mapping[str, Any], memo
         return
     vault: VaultClient = memo["vault"]
     plan = vault_plan(parsed, memo["config"], vault)
+    if plan.dynamic_registry_users:
+        return  # Vault's MongoDB plugin issues short-lived users; there is no password to rotate
     stored = vault.read_kv(plan.kv_mongodb_path)
     if stored is None or "rotatedAt" not in stored:
         return
