@@ -240,3 +240,68 @@ def test_retired_clients_are_closed_after_their_grace(dynamic_record: dict[str, 
     assert dynamic.retired == []
     with pytest.raises(pymongo.errors.InvalidOperation):  # closed: pymongo refuses to use it again
         retired_client.admin.command("ping")
+
+
+class TestRelayWithDynamicUsers:
+    """The relay takes the registry from ``get_registry()`` on every pass, so it follows the users Vault
+    issues (a relay that kept its first client published nothing once that user's lease ended)."""
+
+    @staticmethod
+    def _pending_event() -> str:
+        from letsema_api.outbox.repositories import DjangoOutbox
+
+        from tests.contracts.credit_registry import account_event
+
+        loan_ref = f"L-{secrets.token_hex(4)}"
+        DjangoOutbox().append(account_event(loan_ref=loan_ref, sequence=1))
+        return loan_ref
+
+    @staticmethod
+    def _status(loan_ref: str) -> str:
+        from letsema_api.outbox.models import OutboxEvent
+
+        return str(OutboxEvent.objects.get(loan_ref=loan_ref).status)
+
+    def test_the_relay_publishes_with_a_vault_issued_user(self, dynamic_record: dict[str, str],
+                                                           dynamic_registry: DynamicRegistry) -> None:
+        from django.core.management import call_command
+        from letsema_api.credit import registry_client
+
+        loan_ref = self._pending_event()
+        call_command("relay_credit_events", once=True, no_progress=True)
+        assert self._status(loan_ref) == "published"
+        assert registry_client._dynamic is not None
+        assert registry_client._dynamic.username is not None
+        with dynamic_registry.owner_client() as owner:  # written by the issued user, read by the owner
+            assert owner[REGISTRY_DB]["credit_accounts"].count_documents({"loan_ref": loan_ref}) >= 1
+
+    def test_a_login_the_registry_refuses_makes_the_next_pass_take_a_new_user(
+        self, dynamic_record: dict[str, str], monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """The refusal is injected (code 18, as MongoDB answers an ended lease): FerretDB answers a revoked
+        PLAIN login differently (see test_a_revoked_user_cannot_log_in_any_more)."""
+        from django.core.management import CommandError, call_command
+        from letsema_api.credit import registry_client
+        from letsema_api.registry.mongo import MongoCreditRegistry
+        from pymongo.errors import OperationFailure
+
+        registry_client.get_registry()
+        dynamic = registry_client._dynamic
+        assert dynamic is not None
+        first_user = dynamic.username
+        original = MongoCreditRegistry.record_account_event
+        refusals = [OperationFailure("Authentication failed.", code=18)]
+
+        def refuse_once(self: Any, event: Any) -> None:
+            if refusals:
+                raise refusals.pop()
+            original(self, event)
+
+        monkeypatch.setattr(MongoCreditRegistry, "record_account_event", refuse_once)
+        loan_ref = self._pending_event()
+        with pytest.raises(CommandError, match="Authentication failed"):
+            call_command("relay_credit_events", once=True, no_progress=True)
+        assert self._status(loan_ref) == "pending"
+        call_command("relay_credit_events", once=True, no_progress=True)
+        assert self._status(loan_ref) == "published"
+        assert dynamic.username != first_user

@@ -175,6 +175,22 @@ def _start_dynamic(record: dict[str, str], database: str) -> _DynamicUsers:
     return _dynamic
 
 
+AUTHENTICATION_FAILED = 18  # MongoDB's code for a refused login
+
+
+def login_refused() -> None:
+    """The registry refused the process's login: make the next ``get_registry()`` log in afresh.
+
+    With a dynamic user the lease was revoked or has ended, so the next call gets a new user; with the
+    static user the operator rotated the password in Vault, so the next call reads the new URL."""
+    with _lock:
+        dynamic = _dynamic
+        if dynamic is not None:
+            dynamic.refused()
+    if dynamic is None:
+        _forget_registry()
+
+
 def _forget_registry() -> None:
     """Drop the process's registry so the next call builds it again (a fresh URL or user from Vault)."""
     global _registry, _dynamic
@@ -203,14 +219,9 @@ def registry_calls() -> Iterator[None]:
     try:
         yield
     except OperationFailure as exc:
-        if exc.code != 18 or settings.LETSEMA.mongo_url:  # 18: AuthenticationFailed
+        if exc.code != AUTHENTICATION_FAILED or settings.LETSEMA.mongo_url:
             raise
-        with _lock:
-            dynamic = _dynamic
-            if dynamic is not None:  # the lease was revoked or ended: the next call gets a new user
-                dynamic.refused()
-        if dynamic is None:  # the operator rotated the password in Vault: the next call reads the new URL
-            _forget_registry()
+        login_refused()
         raise RegistryUnavailable(
             "the credit registry refused the login; the credentials are being refreshed, try again",
             details={"error": "AuthenticationFailed"},

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
-from pymongo.errors import PyMongoError
+from pymongo.errors import OperationFailure, PyMongoError
 
 from letsema_api.outbox.models import OutboxEvent, OutboxStatus
 from letsema_api.registry import RegistryWriteConflict
@@ -31,6 +31,8 @@ REGISTRY_ERRORS = (PyMongoError, RegistryWriteConflict)
 class BatchResult:
     published: int
     error: str | None
+    #: the registry refused the login (MongoDB code 18): a rotated password or an ended lease
+    login_refused: bool = False
 
     @property
     def failed(self) -> bool:
@@ -51,11 +53,13 @@ def relay_batch(*, registry: CreditRegistry, batch_size: int = 100) -> BatchResu
         )
         published: list[int] = []
         error: str | None = None
+        login_refused = False
         for row in rows:
             try:
                 registry.record_account_event(CreditAccountEvent.from_dict(row.payload))
             except REGISTRY_ERRORS as exc:
                 error = f"{type(exc).__name__}: {exc}"[:2000]
+                login_refused = isinstance(exc, OperationFailure) and exc.code == 18
                 OutboxEvent.objects.filter(pk=row.pk).update(attempts=F("attempts") + 1, last_error=error)
                 break
             except DomainError as exc:
@@ -69,4 +73,4 @@ def relay_batch(*, registry: CreditRegistry, batch_size: int = 100) -> BatchResu
             OutboxEvent.objects.filter(pk__in=published).update(
                 status=OutboxStatus.PUBLISHED, published_at=timezone.now(), attempts=F("attempts") + 1, last_error=""
             )
-    return BatchResult(published=len(published), error=error)
+    return BatchResult(published=len(published), error=error, login_refused=login_refused)

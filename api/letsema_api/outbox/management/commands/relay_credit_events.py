@@ -3,12 +3,17 @@
 ``--once`` publishes everything pending and exits (status 1 if the registry failed, leaving the rest
 pending for the next run); without it the relay loops, sleeping when idle and backing off exponentially
 while the registry is down. A progress bar and a summary line either way.
+
+Without ``--mongo-url`` each pass takes the process's registry from ``get_registry()``, so a password the
+operator rotated (the URL in Vault KV) or a dynamic user whose lease ended is picked up: a refused login
+makes the next pass log in afresh.
 """
 
 from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Callable
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
@@ -16,7 +21,7 @@ from django.db import close_old_connections, connections
 from django.db.utils import InterfaceError, OperationalError
 from tqdm import tqdm
 
-from letsema_api.credit.registry_client import get_registry
+from letsema_api.credit.registry_client import RegistryUnavailable, get_registry, login_refused
 from letsema_api.outbox import relay
 from letsema_api.registry import MongoCreditRegistry
 from letsema_core.credit import CreditRegistry
@@ -56,7 +61,9 @@ class Command(BaseCommand):  # type: ignore[misc]
     def handle(self, *args: Any, **options: Any) -> None:
         if options["batch"] < 1:
             raise CommandError("--batch must be at least 1")
-        registry = _registry(options["mongo_url"], options["registry_db"], options["timeout_seconds"])
+        fixed = (None if options["mongo_url"] is None
+                 else _registry(options["mongo_url"], options["registry_db"], options["timeout_seconds"]))
+        registry: Callable[[], CreditRegistry] = get_registry if fixed is None else (lambda: fixed)
         published = failures = 0
         last_error: str | None = None
         backoff = 1.0
@@ -96,7 +103,7 @@ class Command(BaseCommand):  # type: ignore[misc]
             raise CommandError(f"the registry failed; {pending} events left pending for the next run: {last_error}")
         self.stdout.write(summary)
 
-    def _pass(self, registry: CreditRegistry, options: Any) -> tuple[int, str | None]:
+    def _pass(self, registry_of: Callable[[], CreditRegistry], options: Any) -> tuple[int, str | None]:
         """Publish batches until nothing is pending or the registry fails."""
         # A long-running relay must not keep a connection past CONN_MAX_AGE: its Vault-issued login
         # expires with its lease, and a new connection fetches a fresh one.
@@ -105,12 +112,18 @@ class Command(BaseCommand):  # type: ignore[misc]
         total = relay.pending_count()
         if total == 0:
             return 0, None
+        try:
+            registry = registry_of()
+        except RegistryUnavailable as exc:
+            return 0, f"RegistryUnavailable: {exc.message}"
         with tqdm(total=total, unit="event", desc="relay", file=sys.stderr, disable=options["no_progress"]) as bar:
             while True:
                 result = relay.relay_batch(registry=registry, batch_size=options["batch"])
                 published += result.published
                 bar.update(result.published)
                 if result.failed:
+                    if result.login_refused and options["mongo_url"] is None:
+                        login_refused()  # the next pass logs in with the new password or a new user
                     return published, result.error
                 if result.published == 0:
                     return published, None
