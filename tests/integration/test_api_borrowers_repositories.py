@@ -3,6 +3,7 @@ PostgreSQL and OpenBao (Transit encryption and HMAC). Each test runs in a transa
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -28,6 +29,25 @@ class NamespacedHasher:
 
     def digest(self, message: str) -> str:
         return str(self._inner.digest(f"{self._namespace}|{message}"))
+
+
+def passport(value: str) -> Any:
+    from letsema_core.identity import Identifier
+
+    return Identifier.parse(type="passport", value=value)
+
+
+@contextlib.contextmanager
+def transit_decrypts() -> Iterator[Any]:
+    """Counts the Transit decrypt requests (hvac's ``decrypt_data``: one HTTP call each) made inside."""
+    from unittest import mock
+
+    import hvac.api.secrets_engines.transit as transit
+
+    with mock.patch.object(
+        transit.Transit, "decrypt_data", autospec=True, side_effect=transit.Transit.decrypt_data
+    ) as decrypt:
+        yield decrypt
 
 
 @pytest.fixture
@@ -91,6 +111,32 @@ class TestDjangoBorrowerRepository(BorrowerRepositoryContract):
             mock.patch.object(VaultSecrets, "decrypt_pii", side_effect=AssertionError("Transit decrypt called")),
         ):
             assert borrowers.registry_key("B-rk", vault.keyed_hasher()) == expected
+
+    def test_a_borrower_is_read_with_one_transit_call_for_its_phone_and_every_identifier(self, borrowers: Any) -> None:
+        from letsema_core.identity import Identifier
+
+        borrowers.add(make_borrower(identifiers=[NationalId.parse("012345678901"), passport("RB1234567")]))
+        with transit_decrypts() as decrypt:
+            borrower = borrowers.get("B-1")
+        assert decrypt.call_count == 1
+        assert borrower.phone.e164 == "+26658123456"
+        assert borrower.identifiers == (
+            NationalId.parse("012345678901"),
+            Identifier.parse(type="passport", value="RB1234567"),
+        )
+
+    def test_namesakes_born_the_same_day_are_read_with_one_transit_call(self, borrowers: Any) -> None:
+        borrowers.add(make_borrower("B-1"))
+        borrowers.add(make_borrower("B-2", identifiers=[NationalId.parse("111111111111")], phone="+266 6300 0000"))
+        with transit_decrypts() as decrypt:
+            found = borrowers.find_by_name_and_birth_date(
+                normalised_name=make_borrower().normalised_name, date_of_birth=make_borrower().date_of_birth
+            )
+        assert decrypt.call_count == 1
+        assert [(b.id, b.phone.e164, b.identifiers[0].value) for b in found] == [
+            ("B-1", "+26658123456", "012345678901"),
+            ("B-2", "+26663000000", "111111111111"),
+        ]
 
     def test_added_identifier_is_found_and_kept_in_order(self, borrowers: Any) -> None:
         borrowers.add(make_borrower())

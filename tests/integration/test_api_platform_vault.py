@@ -99,6 +99,29 @@ class TestVaultSecrets:
         assert "012345678901" not in ciphertext
         assert vault.decrypt_pii(ciphertext) == "012345678901"
 
+    def test_decrypts_many_ciphertexts_in_order_with_one_transit_call_per_batch(self, django_api: DjangoApi) -> None:
+        from unittest import mock
+
+        import hvac.api.secrets_engines.transit as transit
+        from letsema_api.vault import TRANSIT_BATCH_SIZE
+
+        vault = tenant_vault(django_api)
+        texts = [f"+2665{n:07d}" for n in range(TRANSIT_BATCH_SIZE + 3)]
+        ciphertexts = [vault.encrypt_pii(text) for text in texts]
+        with mock.patch.object(
+            transit.Transit, "decrypt_data", autospec=True, side_effect=transit.Transit.decrypt_data
+        ) as decrypt:
+            assert vault.decrypt_pii_many(ciphertexts) == texts
+        assert decrypt.call_count == 2  # two batches: TRANSIT_BATCH_SIZE, then 3
+        assert vault.decrypt_pii_many([]) == []
+
+    def test_a_ciphertext_transit_refuses_in_a_batch_is_refused(self, django_api: DjangoApi) -> None:
+        from letsema_api.vault import VaultRefused
+
+        vault = tenant_vault(django_api)
+        with pytest.raises(VaultRefused):
+            vault.decrypt_pii_many([vault.encrypt_pii("58123456"), "vault:v1:bm90LWEtY2lwaGVydGV4dA=="])
+
     def test_another_tenants_pii_key_is_refused(self, django_api: DjangoApi) -> None:
         from letsema_api.vault import VaultRefused
 
