@@ -29,6 +29,7 @@ import uuid
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from locust import HttpUser, between, events, tag, task
@@ -569,7 +570,12 @@ class Analyst(LetsemaUser):
     @task(2)
     def list_page(self) -> None:
         listing = random.choice(["loans", "borrowers", "loan-applications"])
-        self.call("GET", f"/api/v1/{listing}/?page=1&page_size=50", f"/api/v1/{listing}/?page={{n}}")
+        # The first page, then (half the time) the next one through its cursor link, as a list screen does.
+        page = self.call("GET", f"/api/v1/{listing}/?page_size=50", f"/api/v1/{listing}/?page_size={{n}}")
+        link = (page or {}).get("next")
+        if link and random.random() < 0.5:
+            path = urlsplit(link)
+            self.call("GET", f"{path.path}?{path.query}", f"/api/v1/{listing}/?cursor={{cursor}}")
 
 
 class CrossMfiInquirer(LetsemaUser):

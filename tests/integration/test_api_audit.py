@@ -114,20 +114,23 @@ class TestAuditEventList:
             assert len(listed(auditor, actor=events["actor"])) == 4
         assert [q for q in replica.captured_queries if "common_auditevent" in q["sql"]]
 
-    def test_the_list_is_paginated(self, as_role: Any, events: Any) -> None:
-        page = ok(as_role("auditor").get(URL, actor=events["actor"], page_size="3"))
-        assert page["count"] == 4
+    def test_the_list_is_paged_by_cursor(self, as_role: Any, events: Any) -> None:
+        auditor = as_role("auditor")
+        page = ok(auditor.get(URL, actor=events["actor"], page_size="3"))
+        assert set(page) == {"next", "previous", "results"}
         assert len(page["results"]) == 3
-        assert page["next"] is not None
-        second = ok(as_role("auditor").get(URL, actor=events["actor"], page_size="3", page="2"))
+        second = ok(auditor.get(page["next"]))
         assert [r["id"] for r in second["results"]] == [events["ids"][0]]
+        assert second["next"] is None
 
     @pytest.mark.parametrize(
         ("params", "field"),
         [
             ({"occurred_after": "yesterday"}, "occurred_after"),
             ({"actor": ""}, "actor"),
-            ({"page": "0"}, "page"),
+            ({"page": "2"}, "page"),
+            ({"page_size": "0"}, "page_size"),
+            ({"cursor": "eyJkIjogIm4iLCAiayI6IFsieCJdfQ"}, "cursor"),
         ],
     )
     def test_bad_filters_are_a_400_naming_the_parameter(self, as_role: Any, params: Any, field: str) -> None:
@@ -140,7 +143,7 @@ class TestAuditEventList:
         assert ok(auditor.get(URL, occurred_after="3375-10-07T11:47:19-22:54"))["results"] == []
         # Before year 1 in UTC: the earliest instant there is.
         assert ok(auditor.get(URL, occurred_before="0001-01-01T00:00:00+14:00"))["results"] == []
-        assert ok(auditor.get(URL, occurred_after="0001-01-01T00:00:00+14:00", page_size="1"))["count"] > 0
+        assert ok(auditor.get(URL, occurred_after="0001-01-01T00:00:00+14:00", page_size="1"))["results"]
 
 
 class TestAuditRoles:

@@ -17,14 +17,14 @@ from rest_framework.response import Response
 
 from letsema_api.accounts.permissions import Action
 from letsema_api.audit import selectors
-from letsema_api.common.pagination import paginated as paginated_schema
+from letsema_api.common.pagination import cursor_paginated as paginated_schema
 from letsema_api.lending.apis import filter_parameters, paginated
 from letsema_api.reporting.apis import ReadOnlyApi
 from letsema_api.routers import with_replica_fallback
 
 
 def _parameters() -> list[OpenApiParameter]:
-    """The filters (an empty one is a 400, so text filters have ``minLength: 1``), page and page size."""
+    """The filters (an empty one is a 400, so text filters have ``minLength: 1``), cursor and page size."""
     times = {"occurred_after": "inclusive", "occurred_before": "exclusive"}
     params: list[OpenApiParameter] = []
     for p in filter_parameters(selectors.AuditEventFilter):

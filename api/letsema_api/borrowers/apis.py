@@ -16,7 +16,7 @@ from rest_framework.views import APIView
 
 from letsema_api.accounts.permissions import Action, principal_of
 from letsema_api.borrowers import models, selectors, services
-from letsema_api.common.pagination import Pagination
+from letsema_api.common.pagination import CursorPagination
 from letsema_api.common.serializers import InputSerializer, MoneyField
 from letsema_core.borrowers import Borrower, Consent
 from letsema_core.errors import NotFound
@@ -116,7 +116,7 @@ def borrower_response(borrower_id: str, *, status: int = 200) -> Response:
 
 
 class BorrowerListCreateApi(APIView):  # type: ignore[misc]
-    pagination_class = Pagination  # documents the paginated envelope in the schema
+    pagination_class = CursorPagination  # documents the paginated envelope and its parameters in the schema
     required_actions: ClassVar[dict[str, Action]] = {"GET": Action.READ, "POST": Action.WRITE}
 
     class InputSerializer(InputSerializer):
@@ -140,7 +140,7 @@ class BorrowerListCreateApi(APIView):  # type: ignore[misc]
         operation_id="borrowers_list",
     )
     def get(self, request: Request) -> Response:
-        paginator = Pagination()
+        paginator = CursorPagination()
         page = paginator.paginate_queryset(selectors.borrower_list(filters=request.query_params), request, view=self)
         return paginator.get_paginated_response(BorrowerListOutputSerializer(page, many=True).data)
 

@@ -49,7 +49,11 @@ class Borrower(models.Model):  # type: ignore[misc]
 
     class Meta:
         ordering = ("-created_at", "id")
-        indexes = (models.Index(fields=("normalised_name", "date_of_birth")),)
+        indexes = (
+            models.Index(fields=("normalised_name", "date_of_birth")),
+            # The borrower list's keyset pages (newest first).
+            models.Index(fields=("created_at", "id"), name="borrowers_borrower_list_idx"),
+        )
 
     def __str__(self) -> str:
         return f"Borrower {self.id}"

@@ -34,10 +34,12 @@ class BorrowerFilter(django_filters.FilterSet):  # type: ignore[misc]
         return queryset.filter(condition)
 
 
-def apply_filter(filterset: django_filters.FilterSet) -> QuerySet[Any]:
+def apply_filter(
+    filterset: django_filters.FilterSet, *, paging: frozenset[str] = frozenset({"page", "page_size"})
+) -> QuerySet[Any]:
     """The filtered queryset, or a 400 naming the bad parameter (an unknown one included: a typo must
-    never pass for "no filter", as on the other lists)."""
-    unknown = sorted(set(filterset.data) - set(filterset.base_filters) - {"page", "page_size"})
+    never pass for "no filter", as on the other lists). ``paging``: the pagination's own parameters."""
+    unknown = sorted(set(filterset.data) - set(filterset.base_filters) - paging)
     if unknown:
         raise ValidationError(f"unknown query parameter {unknown[0]!r}", field=unknown[0], rule="unknown_field")
     if not filterset.is_valid():
@@ -51,8 +53,8 @@ def apply_filter(filterset: django_filters.FilterSet) -> QuerySet[Any]:
 
 
 def borrower_list(*, filters: Any) -> QuerySet[models.Borrower]:
-    queryset = models.Borrower.objects.prefetch_related("identifier_rows").order_by("-created_at", "id")
-    return apply_filter(BorrowerFilter(data=filters, queryset=queryset))
+    queryset = models.Borrower.objects.prefetch_related("identifier_rows").order_by("-created_at", "-id")
+    return apply_filter(BorrowerFilter(data=filters, queryset=queryset), paging=frozenset({"cursor", "page_size"}))
 
 
 def identifiers_of(*, borrower_id: str) -> QuerySet[models.BorrowerIdentifier]:

@@ -11,7 +11,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from letsema_api.accounts.permissions import Action
-from letsema_api.common.pagination import paginated as paginated_schema
+from letsema_api.common.pagination import cursor_paginated as paginated_schema
 from letsema_api.common.serializers import MoneyField
 from letsema_api.ledger import selectors
 from letsema_api.lending.apis import filter_parameters, paginated, query_date

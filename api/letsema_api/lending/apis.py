@@ -19,8 +19,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from letsema_api.accounts.permissions import Action, principal_of
-from letsema_api.common.pagination import Pagination
-from letsema_api.common.pagination import paginated as paginated_schema
+from letsema_api.common.pagination import MAX_PAGE_SIZE, CursorPagination
+from letsema_api.common.pagination import cursor_paginated as paginated_schema
 from letsema_api.common.serializers import InputSerializer, MoneyField, query_data
 from letsema_api.lending import models, selectors, services
 from letsema_core.credit import assessment_to_dict
@@ -37,31 +37,21 @@ def actor(request: Request) -> services.Actor:
     return services.Actor(name=principal.name, role=principal.role)
 
 
-def _positive_int(request: Request, name: str, *, maximum: int | None = None) -> None:
-    raw = request.query_params.get(name)
-    if raw is None:
-        return
-    if not raw.isdigit() or int(raw) < 1 or (maximum is not None and int(raw) > maximum):
-        limit = f" up to {maximum}" if maximum is not None else ""
-        raise ValidationError(f"{name} must be a whole number from 1{limit}", field=name, rule="positive_integer")
-
-
 def paginated(view: APIView, request: Request, rows: QuerySet[Any], filterset: Any, output: Any) -> Response:
-    """Filter (``filterset``), then page ``rows``. A filter given empty, twice or unknown, or a bad page
-    number, is a 400 (as the platform's lists: a typo never passes for "no filter")."""
+    """Filter (``filterset``), then page ``rows`` by cursor (``CursorPagination``: ``{next, previous,
+    results}``, no count). A filter given empty, twice or unknown, a bad ``page_size`` or a cursor this list
+    did not give is a 400 (as the platform's lists: a typo never passes for "no filter")."""
     query = query_data(request)
-    unknown = sorted(set(query) - set(filterset.base_filters) - {"page", "page_size"})
+    unknown = sorted(set(query) - set(filterset.base_filters) - {"cursor", "page_size"})
     if unknown:
         raise ValidationError(f"unknown query parameter {unknown[0]!r}", field=unknown[0], rule="unknown_field")
     for name in filterset.base_filters:
         if query.get(name) == "":
             raise ValidationError(f"{name} cannot be empty", field=name, rule="blank")
-    _positive_int(request, "page")
-    _positive_int(request, "page_size", maximum=Pagination.max_page_size)
     filtered = filterset(request.query_params, queryset=rows)
     if not filtered.is_valid():
         raise DrfValidationError(filtered.errors)
-    paginator = Pagination()
+    paginator = CursorPagination()
     page = paginator.paginate_queryset(filtered.qs, request, view=view)
     return paginator.get_paginated_response(output(page, many=True).data)
 
@@ -112,7 +102,7 @@ def idempotent(
 
 
 def filter_parameters(filterset: Any) -> list[OpenApiParameter]:
-    """The query parameters of a ``FilterSet`` for the OpenAPI schema (plus ``page`` and ``page_size``)."""
+    """The query parameters of a ``FilterSet`` for the OpenAPI schema (plus ``cursor`` and ``page_size``)."""
     params: list[OpenApiParameter] = []
     for name, field in filterset.base_filters.items():
         if isinstance(field, django_filters.DateFilter):
@@ -121,8 +111,10 @@ def filter_parameters(filterset: Any) -> list[OpenApiParameter]:
             params.append(OpenApiParameter(name, str, enum=[value for value, _ in field.extra["choices"]]))
         else:
             params.append(OpenApiParameter(name, str))
-    params.append(OpenApiParameter("page", {"type": "integer", "minimum": 1}))
-    params.append(OpenApiParameter("page_size", {"type": "integer", "minimum": 1, "maximum": 200}))
+    params.append(
+        OpenApiParameter("cursor", str, description="Where the page starts: the cursor of a next or previous link.")
+    )
+    params.append(OpenApiParameter("page_size", {"type": "integer", "minimum": 1, "maximum": MAX_PAGE_SIZE}))
     return params
 
 

@@ -57,6 +57,11 @@ class LoanApplication(models.Model):  # type: ignore[misc]
 
     class Meta:
         ordering = ("-created_at", "id")
+        # The application list's keyset pages (newest first), with and without ``?status=``.
+        indexes = (
+            models.Index(fields=("created_at", "id"), name="lending_application_list_idx"),
+            models.Index(fields=("status", "created_at", "id"), name="lending_app_list_status_idx"),
+        )
 
     def __str__(self) -> str:
         return f"Application {self.id} ({self.status})"
@@ -98,12 +103,24 @@ class Loan(models.Model):  # type: ignore[misc]
     outstanding_principal = _money()
     # [[installment number, amount, ISO date charged], ...] in charge order.
     penalty_charges = models.JSONField(default=list)
+    # Written with every change of the loan (``repositories.close_of_business_marks``) so close of business
+    # tells from the loan row alone which loans a day changes only in DPD and arrears bucket: the due date of
+    # the oldest installment with anything outstanding (null: none), the first date a late-payment penalty
+    # can fall due on an installment not yet penalised (null: none can) and the latest transaction's date.
+    oldest_unpaid_due_on = models.DateField(null=True, blank=True)
+    next_penalty_on = models.DateField(null=True, blank=True)
+    last_transaction_on = models.DateField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         ordering = ("id",)
-        indexes = (models.Index(fields=("status", "id")),)
+        indexes = (
+            models.Index(fields=("status", "id")),
+            # The loan list's keyset pages (newest disbursement first), with and without ``?status=``.
+            models.Index(fields=("disbursed_on", "id"), name="lending_loan_list_idx"),
+            models.Index(fields=("status", "disbursed_on", "id"), name="lending_loan_list_status_idx"),
+        )
 
     def __str__(self) -> str:
         return f"Loan {self.id} ({self.status})"

@@ -43,7 +43,7 @@ class LoanFilter(django_filters.FilterSet):  # type: ignore[misc]
 
 
 def application_list() -> QuerySet[models.LoanApplication]:
-    return models.LoanApplication.objects.order_by("-created_at", "id")
+    return models.LoanApplication.objects.order_by("-created_at", "-id")
 
 
 def application_get(application_id: str) -> models.LoanApplication:
@@ -58,7 +58,7 @@ def latest_assessment(application_id: str) -> CreditAssessment | None:
 
 
 def loan_list() -> QuerySet[models.Loan]:
-    return models.Loan.objects.order_by("-disbursed_on", "id")
+    return models.Loan.objects.order_by("-disbursed_on", "-id")
 
 
 def loan_get(loan_id: str) -> models.Loan:

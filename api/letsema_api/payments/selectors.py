@@ -27,7 +27,7 @@ class SuspenseItemFilter(django_filters.FilterSet):  # type: ignore[misc]
 
 def suspense_list() -> QuerySet[models.SuspenseItem]:
     """Newest first."""
-    return models.SuspenseItem.objects.select_related("receipt").order_by("-created_at", "id")
+    return models.SuspenseItem.objects.select_related("receipt").order_by("-created_at", "-id")
 
 
 def suspense_get(item_id: str) -> models.SuspenseItem:
