@@ -100,6 +100,14 @@ class DjangoBorrowerRepository:
             raise _duplicate(borrower.identifiers[0], None) from None
 
     def get(self, borrower_id: str) -> Borrower:
+        # One query: the identifiers with their borrower joined (every stored borrower has one at least).
+        items = list(
+            models.BorrowerIdentifier.objects.filter(borrower_id=borrower_id)
+            .select_related("borrower")
+            .order_by("position")
+        )
+        if items:
+            return self._to_domain_many([items[0].borrower], identifiers={borrower_id: items})[0]
         row = models.Borrower.objects.filter(pk=borrower_id).first()
         if row is None:
             raise NotFound(entity="borrower", key=borrower_id)
@@ -211,15 +219,22 @@ class DjangoBorrowerRepository:
     def _to_domain(self, row: models.Borrower) -> Borrower:
         return self._to_domain_many([row])[0]
 
-    def _to_domain_many(self, rows: Sequence[models.Borrower]) -> list[Borrower]:
-        """The borrowers of ``rows`` with their identifiers: two queries at most and one batch decrypt of
-        every phone and identifier ciphertext among them (not one Transit call per field)."""
-        identifiers: dict[str, list[models.BorrowerIdentifier]] = {row.pk: [] for row in rows}
-        if rows:
-            for item in models.BorrowerIdentifier.objects.filter(borrower_id__in=list(identifiers)).order_by(
-                "borrower_id", "position"
-            ):
-                identifiers[item.borrower_id].append(item)
+    def _to_domain_many(
+        self,
+        rows: Sequence[models.Borrower],
+        *,
+        identifiers: dict[str, list[models.BorrowerIdentifier]] | None = None,
+    ) -> list[Borrower]:
+        """The borrowers of ``rows`` with their identifiers (read with one query unless given, in position
+        order) and one batch decrypt of every phone and identifier ciphertext among them (not one Transit
+        call per field)."""
+        if identifiers is None:
+            identifiers = {row.pk: [] for row in rows}
+            if rows:
+                for item in models.BorrowerIdentifier.objects.filter(borrower_id__in=list(identifiers)).order_by(
+                    "borrower_id", "position"
+                ):
+                    identifiers[item.borrower_id].append(item)
         ciphertexts: list[str] = []
         for row in rows:
             ciphertexts.append(row.phone_ciphertext)
