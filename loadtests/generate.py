@@ -291,7 +291,7 @@ def _tenant_chunk(e: _Env, chunk: int) -> tuple[int, list[dict[str, Any]]]:
     from letsema_api.borrowers import models as bm
     from letsema_api.ledger import models as lm
     from letsema_api.lending import models as lnm
-    from letsema_api.lending.repositories import allocation_to_json
+    from letsema_api.lending.repositories import allocation_to_json, close_of_business_marks
     from letsema_api.outbox import models as om
     from letsema_load import dataset
     from psycopg.types.json import Jsonb
@@ -323,7 +323,8 @@ def _tenant_chunk(e: _Env, chunk: int) -> tuple[int, list[dict[str, Any]]]:
         "id", "borrower_id", "product_id", "application_ref", "officer", "disbursed_on", "principal", "upfront_fee",
         "late_penalty_percent", "penalty_grace_days", "status", "closed_on", "written_off_on", "days_past_due",
         "worst_days_past_due", "arrears_bucket", "last_close_of_business", "outstanding_principal",
-        "penalty_charges", "created_at", "updated_at",
+        "penalty_charges", "oldest_unpaid_due_on", "next_penalty_on", "last_transaction_on", "created_at",
+        "updated_at",
     ]  # fmt: skip
     installment_cols = [
         "loan_id", "number", "due_date", "principal_due", "interest_due", "fees_due", "penalties_due", "total_due",
@@ -381,7 +382,7 @@ def _tenant_chunk(e: _Env, chunk: int) -> tuple[int, list[dict[str, Any]]]:
              loan.written_off_on, loan.days_past_due, loan.worst_days_past_due, loan.arrears_bucket.value,
              loan.last_close_of_business, loan.outstanding_principal,
              Jsonb([[c.installment_number, str(c.amount), c.charged_on.isoformat()] for c in loan.penalty_charges]),
-             now, now)
+             *close_of_business_marks(loan).values(), now, now)
         )  # fmt: skip
         balances = {b.number: b for b in loan.balances}
         for i in loan.schedule.installments:

@@ -28,8 +28,11 @@ from letsema_core.services.lending import (
     submit_application,
 )
 from letsema_core.services.onboarding import Registration, record_consent, register_borrower, revoke_consent
-from letsema_core.services.registry_events import account_event_for, relay_outbox
+from letsema_core.services.registry_events import RegistryAccountFacts, account_event_for, relay_outbox
 from letsema_core.services.servicing import (
+    REGISTRY_DPD_MILESTONES,
+    StampedArrears,
+    close_of_business_events,
     record_repayment,
     reverse_repayment,
     run_close_of_business,
@@ -37,15 +40,19 @@ from letsema_core.services.servicing import (
 )
 
 __all__ = [
+    "REGISTRY_DPD_MILESTONES",
     "CreditCheckRequired",
     "Disbursement",
     "Quote",
     "Registration",
+    "RegistryAccountFacts",
+    "StampedArrears",
     "Tenant",
     "account_event_for",
     "approve_application",
     "assess_application",
     "borrower_credit_file",
+    "close_of_business_events",
     "create_application",
     "disburse_loan",
     "open_credit_dispute",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
@@ -40,29 +41,80 @@ def account_event_for(
         raise ValidationError(
             "a loan shared with the registry needs its borrower and product", field="loan", rule="required"
         )
-    key = borrowers.registry_key(loan.borrower_id, hasher)
-    product = products.get(loan.product_id)
     if loan.status is LoanStatus.WRITTEN_OFF:
         balance = sum((b.principal for b in loan.balances), Decimal("0.00"))
         dpd = loan.days_past_due
     else:
         balance = loan.outstanding_principal
         dpd = loan.days_past_due_on(as_of=on)
+    return account_event(
+        facts=RegistryAccountFacts(
+            loan_id=loan.loan_id,
+            borrower_id=loan.borrower_id,
+            product_id=loan.product_id,
+            opened_on=loan.disbursed_on,
+            principal=loan.principal,
+            outstanding_balance=balance,
+            installment_amount=loan.installment_amount,
+            status=loan.status,
+            days_past_due=dpd,
+        ),
+        event_type=event_type,
+        on=on,
+        tenant=tenant,
+        borrowers=borrowers,
+        products=products,
+        hasher=hasher,
+        outbox=outbox,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class RegistryAccountFacts:
+    """What a registry account event reports about a loan (``account_event_for`` derives them from the
+    aggregate; close of business's set-based path reads them from the stored loan row)."""
+
+    loan_id: str
+    borrower_id: str
+    product_id: str
+    opened_on: date
+    principal: Decimal
+    outstanding_balance: Decimal
+    installment_amount: Decimal
+    status: LoanStatus
+    days_past_due: int
+
+
+def account_event(
+    *,
+    facts: RegistryAccountFacts,
+    event_type: AccountEventType,
+    on: date,
+    tenant: Tenant,
+    borrowers: BorrowerRepository,
+    products: ProductRepository,
+    hasher: KeyedHasher,
+    outbox: Outbox,
+) -> CreditAccountEvent:
+    """The loan's next registry event from ``facts``, appended to the outbox (sequence: the outbox's last
+    one for the loan plus one)."""
+    key = borrowers.registry_key(facts.borrower_id, hasher)
+    product = products.get(facts.product_id)
     event = CreditAccountEvent.create(
         event_type=event_type,
         country=tenant.country,
         borrower_key=key,
         lender_mfi=tenant.mfi_id,
-        loan_ref=loan.loan_id,
-        sequence=outbox.last_sequence(lender_mfi=tenant.mfi_id, loan_ref=loan.loan_id) + 1,
+        loan_ref=facts.loan_id,
+        sequence=outbox.last_sequence(lender_mfi=tenant.mfi_id, loan_ref=facts.loan_id) + 1,
         as_of=on,
-        opened_on=loan.disbursed_on,
-        principal=loan.principal,
-        outstanding_balance=balance,
-        installment_amount=loan.installment_amount,
+        opened_on=facts.opened_on,
+        principal=facts.principal,
+        outstanding_balance=facts.outstanding_balance,
+        installment_amount=facts.installment_amount,
         repayment_frequency=product.repayment_frequency.value,
-        status=CreditAccountStatus(loan.status.value),
-        days_past_due=dpd,
+        status=CreditAccountStatus(facts.status.value),
+        days_past_due=facts.days_past_due,
     )
     outbox.append(event)
     return event

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
 from letsema_core.credit.keys import KeyedHasher
 from letsema_core.credit.registry import AccountEventType
 from letsema_core.loans import (
+    ArrearsBucket,
+    ArrearsChanged,
     CloseOfBusinessResult,
     LoanStatus,
     LoanTransaction,
@@ -18,11 +22,17 @@ from letsema_core.loans import run_close_of_business as close_loans
 from letsema_core.ports import BorrowerRepository, Journal, LoanRepository, Outbox, ProductRepository
 from letsema_core.services.bookkeeping import post_ledger_entries, post_reallocations
 from letsema_core.services.context import Tenant
-from letsema_core.services.registry_events import account_event_for
+from letsema_core.services.registry_events import RegistryAccountFacts, account_event, account_event_for
 
 # The registry learns of arrears when the loan changes bucket and, because DEFAULT_HISTORY fires at 90
 # days past due while the 91-180 bucket starts at 91, also when the loan reaches 90 days.
 REGISTRY_DPD_MILESTONES = (90,)
+
+
+def registry_update_due(*, days_past_due_before: int, days_past_due: int, bucket_changed: bool) -> bool:
+    """Whether close of business queues the loan's ``arrears_changed`` registry event: its bucket changed or
+    it reached a DPD milestone (``REGISTRY_DPD_MILESTONES``)."""
+    return bucket_changed or any(days_past_due_before < m <= days_past_due for m in REGISTRY_DPD_MILESTONES)
 
 
 def record_repayment(
@@ -183,8 +193,11 @@ def run_close_of_business(
                 on=event.on,
                 journal=journal,
             )
-        crossed = any(before[loan.loan_id] < m <= loan.days_past_due for m in REGISTRY_DPD_MILESTONES)
-        if loan.loan_id in changed_bucket or crossed:
+        if registry_update_due(
+            days_past_due_before=before[loan.loan_id],
+            days_past_due=loan.days_past_due,
+            bucket_changed=loan.loan_id in changed_bucket,
+        ):
             account_event_for(
                 loan=loan,
                 event_type=AccountEventType.ARREARS_CHANGED,
@@ -196,3 +209,52 @@ def run_close_of_business(
                 outbox=outbox,
             )
     return result
+
+
+@dataclass(frozen=True, slots=True)
+class StampedArrears:
+    """A loan whose close of business an adapter applied set-based because the day changed only its DPD and
+    arrears bucket (no penalty fell due, nothing dated after the day): what ``Loan.close_business_day`` would
+    have reported. ``facts`` are the loan's registry facts after the day (``days_past_due`` the new DPD)."""
+
+    facts: RegistryAccountFacts
+    days_past_due_before: int
+    bucket_before: ArrearsBucket
+    bucket: ArrearsBucket
+
+
+def close_of_business_events(
+    *,
+    stamped: Sequence[StampedArrears],
+    as_of: date,
+    tenant: Tenant,
+    borrowers: BorrowerRepository,
+    products: ProductRepository,
+    outbox: Outbox,
+    hasher: KeyedHasher,
+) -> list[ArrearsChanged]:
+    """The ``ArrearsChanged`` events of loans stamped set-based, and their registry events queued by the same
+    rule as ``run_close_of_business`` (``registry_update_due``)."""
+    events: list[ArrearsChanged] = []
+    for loan in stamped:
+        changed = loan.bucket is not loan.bucket_before
+        if changed:
+            events.append(
+                ArrearsChanged(loan.facts.loan_id, loan.bucket_before, loan.bucket, loan.facts.days_past_due, as_of)
+            )
+        if registry_update_due(
+            days_past_due_before=loan.days_past_due_before,
+            days_past_due=loan.facts.days_past_due,
+            bucket_changed=changed,
+        ):
+            account_event(
+                facts=loan.facts,
+                event_type=AccountEventType.ARREARS_CHANGED,
+                on=as_of,
+                tenant=tenant,
+                borrowers=borrowers,
+                products=products,
+                hasher=hasher,
+                outbox=outbox,
+            )
+    return events

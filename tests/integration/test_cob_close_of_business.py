@@ -329,6 +329,7 @@ def test_every_loan_ends_as_the_core_alone_leaves_it_with_the_same_events_and_en
     registry outbox event and journal entry exactly as the core's own close of business does loan by loan."""
     from dataclasses import replace
 
+    from letsema_api.common.models import AuditEvent
     from letsema_api.lending import services
     from letsema_api.lending.models import Loan as LoanRow
     from letsema_api.lending.repositories import DjangoLoanRepository
@@ -345,7 +346,7 @@ def test_every_loan_ends_as_the_core_alone_leaves_it_with_the_same_events_and_en
     ids[6:6] = open_loans(borrower_id=borrower_id, product_id=no_penalty, count=2)  # indexes 6 and 7
     repay(ids[3], on=D(2026, 2, 25), amount="945.60")  # paid late, posted before the runs below
     pending = sorted(REPAYMENTS, key=lambda r: r[1])
-    stamped_in_arrears = stamped_current = through_core = 0
+    stamped_in_arrears = stamped_current = arrears_set_based = through_core = 0
     for as_of in COB_DATES:
         while pending and pending[0][1] <= as_of:
             index, on, amount = pending.pop(0)
@@ -361,14 +362,41 @@ def test_every_loan_ends_as_the_core_alone_leaves_it_with_the_same_events_and_en
         dpd = dict(LoanRow.objects.filter(id__in=ids).values_list("id", "days_past_due"))
         stamped_in_arrears += sum(1 for loan_id in quick if dpd[loan_id] > 0)
         stamped_current += sum(1 for loan_id in quick if dpd[loan_id] == 0)
-        through_core += len(result.processed) - len(quick)
+        audit = AuditEvent.objects.filter(action="loan.close_of_business", entity_id=as_of.isoformat()).latest("id")
+        assert audit.after["stamped_only"] == len(quick)
+        arrears_set_based += audit.after["arrears_set_based"]
+        through_core += len(result.processed) - len(quick) - audit.after["arrears_set_based"]
         assert services.close_business_batch(loan_ids=ids, as_of=as_of).processed == ()  # a rerun does nothing
         assert stored(ids) == expected
-    # Both paths were taken, the set-based one by loans in arrears too.
+    # Every path was taken: the stamp (by loans in arrears too), the set-based bucket changes, the core.
     assert stamped_in_arrears >= 40
     assert stamped_current >= 40
-    assert through_core >= 40
+    assert arrears_set_based >= 10
+    assert through_core >= 20
     final = dict(LoanRow.objects.filter(id__in=ids).values_list("id", "arrears_bucket"))
     assert final[ids[0]] == "180+"
     assert LoanRow.objects.get(id=ids[8]).status == "closed"
     assert LoanRow.objects.get(id=ids[9]).status == "written_off"
+    print(f"stamped {stamped_current} current + {stamped_in_arrears} in arrears, {arrears_set_based} set-based "
+          f"bucket changes, {through_core} through the core")  # fmt: skip
+    assert_marks_are_what_the_migration_computes(ids)
+
+
+def assert_marks_are_what_the_migration_computes(loan_ids: list[str]) -> None:
+    """The close-of-business marks every write stored equal what migration 0004 computes from the rows."""
+    import importlib
+
+    from django.db import connection
+    from letsema_api.lending.models import Loan as LoanRow
+
+    fill = importlib.import_module("letsema_api.lending.migrations.0004_loan_close_of_business_marks")._FILL
+    marks = ("id", "oldest_unpaid_due_on", "next_penalty_on", "last_transaction_on")
+    written = list(LoanRow.objects.filter(id__in=loan_ids).order_by("id").values_list(*marks))
+    assert {row[1] for row in written} - {None}
+    assert {row[2] for row in written} - {None}
+    LoanRow.objects.filter(id__in=loan_ids).update(
+        oldest_unpaid_due_on=None, next_penalty_on=None, last_transaction_on=None
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(fill)
+    assert list(LoanRow.objects.filter(id__in=loan_ids).order_by("id").values_list(*marks)) == written

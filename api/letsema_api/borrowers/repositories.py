@@ -43,6 +43,16 @@ class PiiCipher(Protocol):
         ...
 
 
+def _preferred_lookup_key(rows: Sequence[tuple[str, str]]) -> str | None:
+    """The lookup key of the identifier the registry key is made from (``REGISTRY_KEY_PREFERENCE``), from a
+    borrower's ``(type, lookup_key)`` rows in position order; None without one."""
+    for id_type in REGISTRY_KEY_PREFERENCE:
+        for row_type, key in rows:
+            if row_type == id_type.value:
+                return str(key)
+    return None
+
+
 def _key_name(hasher: KeyedHasher) -> str | None:
     """The Transit key a hasher digests under (``TransitKeyedHasher.key_name``; wrappers pass it through)."""
     name = getattr(hasher, "key_name", None)
@@ -156,14 +166,31 @@ class DjangoBorrowerRepository:
             .order_by("position")
             .values_list("type", "lookup_key")
         )
-        for id_type in REGISTRY_KEY_PREFERENCE:
-            for row_type, key in rows:
-                if row_type == id_type.value:
-                    return str(key)
+        key = _preferred_lookup_key(rows)
+        if key is not None:
+            return key
         if not models.Borrower.objects.filter(pk=borrower_id).exists():
             raise NotFound(entity="borrower", key=borrower_id)
         # A borrower without identifiers cannot be stored (the core refuses one): let the core say so.
         return borrower_key(identifier=self.get(borrower_id).primary_identifier, hasher=hasher)
+
+    def registry_keys(self, borrower_ids: Sequence[str], hasher: KeyedHasher) -> dict[str, str]:
+        """``registry_key`` of each borrower, the stored lookup keys read with one query (a batch of close of
+        business names hundreds of registry accounts). Raises ``NotFound`` as ``registry_key`` does."""
+        if _key_name(hasher) is None or _key_name(hasher) != _key_name(self._hasher):
+            return {borrower_id: self.registry_key(borrower_id, hasher) for borrower_id in borrower_ids}
+        rows: dict[str, list[tuple[str, str]]] = {}
+        for borrower_id, row_type, key in (
+            models.BorrowerIdentifier.objects.filter(borrower_id__in=list(borrower_ids))
+            .order_by("borrower_id", "position")
+            .values_list("borrower_id", "type", "lookup_key")
+        ):
+            rows.setdefault(borrower_id, []).append((row_type, key))
+        keys: dict[str, str] = {}
+        for borrower_id in borrower_ids:
+            key = _preferred_lookup_key(rows.get(borrower_id, []))
+            keys[borrower_id] = key if key is not None else self.registry_key(borrower_id, hasher)
+        return keys
 
     # -- beyond the port: what the API's services need ---------------------------------------
     def add_identifier(self, borrower_id: str, identifier: Identifier) -> None:

@@ -103,6 +103,13 @@ class Loan(models.Model):  # type: ignore[misc]
     outstanding_principal = _money()
     # [[installment number, amount, ISO date charged], ...] in charge order.
     penalty_charges = models.JSONField(default=list)
+    # Written with every change of the loan (``repositories.close_of_business_marks``) so close of business
+    # tells from the loan row alone which loans a day changes only in DPD and arrears bucket: the due date of
+    # the oldest installment with anything outstanding (null: none), the first date a late-payment penalty
+    # can fall due on an installment not yet penalised (null: none can) and the latest transaction's date.
+    oldest_unpaid_due_on = models.DateField(null=True, blank=True)
+    next_penalty_on = models.DateField(null=True, blank=True)
+    last_transaction_on = models.DateField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
 

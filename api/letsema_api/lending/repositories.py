@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -38,6 +38,7 @@ from letsema_core.loans import (
     RepaymentAllocation,
     TransactionType,
 )
+from letsema_core.loans.arrears import oldest_unpaid
 from letsema_core.schedules.types import Installment, RepaymentSchedule
 
 # ---------------------------------------------------------------------------------- applications
@@ -284,8 +285,31 @@ def loan_from_rows(
     return loan
 
 
+def close_of_business_marks(loan: Loan) -> dict[str, date | None]:
+    """The loan row's close-of-business marks (see ``models.Loan``), from the aggregate as it is stored.
+
+    ``next_penalty_on``: ``Loan.close_business_day`` charges an installment that is not yet penalised and
+    still owes principal, interest or fees once it is more than ``penalty_grace_days`` late, i.e. from its
+    due date + grace + 1 day (and never when the loan's penalty percent is 0).
+    """
+    oldest = oldest_unpaid(balances=loan.balances)
+    charged = {c.installment_number for c in loan.penalty_charges}
+    grace = timedelta(days=loan.penalty_grace_days + 1)
+    penalty_dates = (
+        [b.due_date + grace for b in loan.balances if b.number not in charged and b.fees + b.interest + b.principal > 0]
+        if loan.late_penalty_percent > 0
+        else []
+    )
+    return {
+        "oldest_unpaid_due_on": None if oldest is None else oldest.due_date,
+        "next_penalty_on": min(penalty_dates, default=None),
+        "last_transaction_on": max((t.on for t in loan.transactions), default=None),
+    }
+
+
 def _loan_fields(loan: Loan) -> dict[str, Any]:
     return {
+        **close_of_business_marks(loan),
         "status": loan.status.value,
         "closed_on": loan.closed_on,
         "written_off_on": loan.written_off_on,
@@ -310,6 +334,9 @@ _LOAN_UPDATE_FIELDS = (
     "last_close_of_business",
     "outstanding_principal",
     "penalty_charges",
+    "oldest_unpaid_due_on",
+    "next_penalty_on",
+    "last_transaction_on",
     "updated_at",
 )
 _BALANCE_FIELDS = ("principal_outstanding", "interest_outstanding", "fees_outstanding", "penalties_outstanding")

@@ -36,9 +36,11 @@ from letsema_core.credit.keys import KeyedHasher
 from letsema_core.errors import DomainError, NotFound, ValidationError
 from letsema_core.loans import (
     BUCKET_UPPER_BOUNDS,
+    ArrearsBucket,
     CloseOfBusinessResult,
     Loan,
     LoanApplication,
+    LoanStatus,
     LoanTransaction,
     RepaymentResult,
     Role,
@@ -482,99 +484,187 @@ def _milestone_crossed(before: str, after: str) -> str:
     return " OR ".join(f"({before} < {m} AND {after} >= {m})" for m in REGISTRY_DPD_MILESTONES) or "false"
 
 
-#: Active loans whose close of business for ``%(as_of)s`` changes nothing but their days past due and date stamp,
-#: stamped set-based. For a loan that passes every test below, the core's ``Loan.close_business_day`` meets the
-#: stored balances (no transaction dated after ``as_of`` and no penalty charged on or after it, so the balances
-#: "as of" that day are the stored ones), charges no penalty (no installment more than the grace days late and
-#: not yet penalised still has principal, interest or fees outstanding), so replays nothing and re-allocates
-#: nothing, finds the DPD of the oldest installment (by number) with anything outstanding, keeps the stored
-#: arrears bucket (so no ``ArrearsChanged``) and crosses no registry DPD milestone (so no registry event), and
-#: its ``save`` writes back the stored row except DPD, worst DPD, the date stamp and ``updated_at`` (the stored
-#: outstanding principal is checked to be the sum of the installments', which is what ``save`` would write).
-#: Loans that fail any test go through the core. The lateral subquery reads each loan's installments once
-#: (``lending_installment_unique_number`` index). ``tests/integration/test_cob_close_of_business.py`` compares
-#: the result with the core's own on loans in every state over several dates.
+#: Close of business for ``%(as_of)s`` of the loan row ``l`` changes only its DPD and arrears bucket when the loan
+#: is active and not yet closed for that date, no penalty can fall due (``next_penalty_on`` after the date: no
+#: installment more than the grace days late and not yet penalised still owes principal, interest or fees),
+#: nothing is dated after the date (``last_transaction_on``) and no penalty was charged for it or later: then the
+#: core's ``Loan.close_business_day`` meets the stored balances (the balances "as of" that day), charges nothing,
+#: replays and re-allocates nothing, and finds the DPD of the oldest installment with anything outstanding
+#: (``oldest_unpaid_due_on``). Every test is on the loan row itself, so a statement that waited for a concurrent
+#: repayment's row lock re-checks it on the row that repayment wrote (READ COMMITTED's re-check): no lock first.
+_ONLY_DPD_CHANGES = """
+  l.status = 'active'
+  AND (l.last_close_of_business IS NULL OR l.last_close_of_business < %(as_of)s::date)
+  AND (l.next_penalty_on IS NULL OR l.next_penalty_on > %(as_of)s::date)
+  AND (l.last_transaction_on IS NULL OR l.last_transaction_on <= %(as_of)s::date)
+  AND NOT EXISTS (
+    SELECT 1 FROM jsonb_array_elements(l.penalty_charges) c WHERE (c ->> 2)::date >= %(as_of)s::date
+  )
+"""
+_DPD = """(CASE WHEN l.oldest_unpaid_due_on IS NULL OR l.oldest_unpaid_due_on >= %(as_of)s::date THEN 0
+  ELSE %(as_of)s::date - l.oldest_unpaid_due_on END)"""
+
+#: The loans whose day changes nothing but the DPD and the date stamp (same bucket, no registry DPD milestone, so
+#: no event either), stamped set-based: their ``save`` after the core would write back the stored row but for DPD,
+#: worst DPD, the date stamp and ``updated_at``. ``tests/integration/test_cob_close_of_business.py`` compares every
+#: row, event and entry with the core's own close of business over loans in every state on many dates.
 _STAMP_ONLY_SQL = f"""
-WITH candidate AS (
-  SELECT l.id,
-    CASE WHEN s.oldest_unpaid IS NULL OR s.oldest_unpaid >= %(as_of)s::date THEN 0
-         ELSE %(as_of)s::date - s.oldest_unpaid END AS dpd
-  FROM lending_loan l
-  CROSS JOIN LATERAL (
-    SELECT ARRAY(SELECT (c ->> 0)::int FROM jsonb_array_elements(l.penalty_charges) c) AS charged,
-      NOT EXISTS (
-        SELECT 1 FROM jsonb_array_elements(l.penalty_charges) c WHERE (c ->> 2)::date >= %(as_of)s::date
-      ) AS charges_before
-  ) p
-  CROSS JOIN LATERAL (
-    SELECT
-      (array_agg(i.due_date ORDER BY i.number) FILTER (
-        WHERE i.principal_outstanding + i.interest_outstanding + i.fees_outstanding + i.penalties_outstanding > 0
-      ))[1] AS oldest_unpaid,
-      coalesce(sum(i.principal_outstanding), 0) AS principal,
-      coalesce(bool_or(
-        i.due_date < %(as_of)s::date - l.penalty_grace_days
-        AND i.principal_outstanding + i.interest_outstanding + i.fees_outstanding > 0
-        AND i.number <> ALL(p.charged)
-      ), false) AS penalty_candidate
-    FROM lending_installment i WHERE i.loan_id = l.id
-  ) s
-  WHERE l.id = ANY(%(ids)s)
-    AND l.status = 'active'
-    AND (l.last_close_of_business IS NULL OR l.last_close_of_business < %(as_of)s::date)
-    AND p.charges_before
-    AND (l.late_penalty_percent = 0 OR NOT s.penalty_candidate)
-    AND s.principal = l.outstanding_principal
-    AND NOT EXISTS (SELECT 1 FROM lending_loantransaction t WHERE t.loan_id = l.id AND t."on" > %(as_of)s::date)
-)
 UPDATE lending_loan l
-SET days_past_due = c.dpd,
-    worst_days_past_due = GREATEST(l.worst_days_past_due, c.dpd),
+SET days_past_due = {_DPD},
+    worst_days_past_due = GREATEST(l.worst_days_past_due, {_DPD}),
     last_close_of_business = %(as_of)s::date,
     updated_at = %(now)s
-FROM candidate c
-WHERE l.id = c.id
-  AND l.arrears_bucket = {_bucket_case("c.dpd")}
-  AND NOT ({_milestone_crossed("l.days_past_due", "c.dpd")})
+WHERE l.id = ANY(%(ids)s)
+  AND {_ONLY_DPD_CHANGES}
+  AND l.arrears_bucket = {_bucket_case(_DPD)}
+  AND NOT ({_milestone_crossed("l.days_past_due", _DPD)})
 RETURNING l.id
 """  # noqa: S608 - what is formatted in is built from the core's constants, never from input
+
+#: The other loans of the batch, locked (in id order), with what deciding their path needs: loans whose day
+#: changes only DPD and bucket (``only_dpd``) are written set-based with their events; the rest go through the core.
+_LOCK_REST_SQL = f"""
+SELECT l.id, ({_ONLY_DPD_CHANGES}) AS only_dpd, l.days_past_due, l.arrears_bucket, {_DPD} AS dpd,
+  {_bucket_case(_DPD)} AS bucket, l.borrower_id, l.product_id, l.disbursed_on, l.principal,
+  l.outstanding_principal,
+  (SELECT i.total_due FROM lending_installment i WHERE i.loan_id = l.id ORDER BY i.number LIMIT 1)
+FROM lending_loan l
+WHERE l.id = ANY(%(ids)s)
+ORDER BY l.id
+FOR UPDATE OF l
+"""  # noqa: S608 - what is formatted in is built from the core's constants, never from input
+
+_SET_ARREARS_SQL = """
+UPDATE lending_loan l
+SET days_past_due = v.dpd,
+    worst_days_past_due = GREATEST(l.worst_days_past_due, v.dpd),
+    arrears_bucket = v.bucket,
+    last_close_of_business = %(as_of)s::date,
+    updated_at = %(now)s
+FROM unnest(%(ids)s::varchar[], %(dpd)s::integer[], %(bucket)s::varchar[]) AS v(id, dpd, bucket)
+WHERE l.id = v.id
+"""
+
+
+class _Borrowers:
+    """The borrower repository with the registry keys of a batch's borrowers read up front (one query) and
+    ``get`` remembered; everything else passes through."""
+
+    def __init__(self, inner: Any, keys: dict[str, str]) -> None:
+        self._inner = _Remembered(inner, "get")
+        self._keys = keys
+
+    def registry_key(self, borrower_id: str, hasher: KeyedHasher) -> str:
+        key = self._keys.get(borrower_id)
+        return key if key is not None else str(self._inner.registry_key(borrower_id, hasher))
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
 
 
 def close_business_batch(*, loan_ids: list[str], as_of: date) -> CloseOfBusinessResult:
     """The core's close of business over these loans, in one transaction, written with bulk statements.
 
-    Locks the loans (a repayment waits for the batch). Loans whose day changes only their days past due
-    and date stamp (``_STAMP_ONLY_SQL``: no penalty, no bucket change, no registry event) are stamped by
-    one statement; the others go through the core. Loans
-    already processed for ``as_of`` are skipped, so a rerun changes nothing. Posts the re-allocation
-    entries and queues the registry events the core asks for; records one audit event for the batch.
+    Loans whose day changes only their days past due (``_STAMP_ONLY_SQL``: no penalty, no bucket change, no
+    registry event) are stamped by one statement. The others are locked (a repayment waits for the batch);
+    those whose day changes only DPD and arrears bucket are written with one statement and their
+    ``ArrearsChanged`` and registry events built by the core (``close_of_business_events``); the rest go
+    through the core's ``run_close_of_business``. Loans already processed for ``as_of`` are skipped, so a
+    rerun changes nothing. Posts the re-allocation entries and queues the registry events the core asks
+    for; records one audit event for the batch.
     """
+    now = timezone.now()
     with transaction.atomic():
         with connection.cursor() as cursor:
-            # Lock first (in id order, as repayments lock one loan at a time): the stamp's tests below then read
-            # rows nobody else can change until this batch commits.
-            cursor.execute("SELECT id FROM lending_loan WHERE id = ANY(%s) ORDER BY id FOR UPDATE", [loan_ids])
-            cursor.execute(_STAMP_ONLY_SQL, {"ids": loan_ids, "as_of": as_of, "now": timezone.now()})
+            cursor.execute(_STAMP_ONLY_SQL, {"ids": loan_ids, "as_of": as_of, "now": now})
             stamped = {row[0] for row in cursor.fetchall()}
-        rest = [loan_id for loan_id in loan_ids if loan_id not in stamped]
-        loans = DjangoLoanRepository(lock=True, deferred=True, only_ids=rest)
-        borrowers = borrower_repository()
+            rest = [loan_id for loan_id in loan_ids if loan_id not in stamped]
+            rows: list[tuple[Any, ...]] = []
+            if rest:
+                cursor.execute(_LOCK_REST_SQL, {"ids": rest, "as_of": as_of})
+                rows = cursor.fetchall()
+        arrears = [
+            core.StampedArrears(
+                facts=core.RegistryAccountFacts(
+                    loan_id=loan_id,
+                    borrower_id=str(borrower_id),
+                    product_id=str(product_id),
+                    opened_on=disbursed_on,
+                    principal=principal,
+                    outstanding_balance=outstanding,
+                    installment_amount=installment_amount,
+                    status=LoanStatus.ACTIVE,
+                    days_past_due=dpd,
+                ),
+                days_past_due_before=dpd_before,
+                bucket_before=ArrearsBucket(bucket_before),
+                bucket=ArrearsBucket(bucket),
+            )
+            for (
+                loan_id,
+                only_dpd,
+                dpd_before,
+                bucket_before,
+                dpd,
+                bucket,
+                borrower_id,
+                product_id,
+                disbursed_on,
+                principal,
+                outstanding,
+                installment_amount,
+            ) in rows
+            if only_dpd
+        ]
+        through_core = [row[0] for row in rows if not row[1]]
+        if arrears:
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    _SET_ARREARS_SQL,
+                    {
+                        "ids": [a.facts.loan_id for a in arrears],
+                        "dpd": [a.facts.days_past_due for a in arrears],
+                        "bucket": [a.bucket.value for a in arrears],
+                        "as_of": as_of,
+                        "now": now,
+                    },
+                )
+        tenant = current_tenant()
+        keyed = _Remembered(hasher(), "digest")
+        outbox = DjangoOutbox(deferred=True)
+        borrowers: Any = borrower_repository()
+        if rows:
+            outbox.prefetch_last_sequences(lender_mfi=tenant.mfi_id, loan_refs=[row[0] for row in rows])
+            borrowers = _Borrowers(borrowers, borrowers.registry_keys(sorted({str(row[6]) for row in rows}), keyed))
+        products = _Remembered(DjangoProductRepository(), "get")
+        arrears_events = core.close_of_business_events(
+            stamped=arrears,
+            as_of=as_of,
+            tenant=tenant,
+            borrowers=borrowers,
+            products=products,
+            outbox=outbox,
+            hasher=keyed,
+        )
+        loans = DjangoLoanRepository(lock=True, deferred=True, only_ids=through_core)
         core_result = core.run_close_of_business(
             as_of=as_of,
-            tenant=current_tenant(),
+            tenant=tenant,
             loans=loans,
-            borrowers=_Remembered(borrowers, "get"),
-            products=_Remembered(DjangoProductRepository(), "get"),
-            outbox=DjangoOutbox(),
-            hasher=_Remembered(hasher(), "digest"),
+            borrowers=borrowers,
+            products=products,
+            outbox=outbox,
+            hasher=keyed,
             journal=DjangoJournal(),
         )
         loans.flush()
+        outbox.flush()
+        set_based = [*stamped, *(a.facts.loan_id for a in arrears)]
         result = CloseOfBusinessResult(
             as_of=as_of,
-            processed=tuple(sorted((*stamped, *core_result.processed))),
+            processed=tuple(sorted((*set_based, *core_result.processed))),
             skipped=core_result.skipped,
-            events=core_result.events,
+            events=(*arrears_events, *core_result.events),
         )
         if result.processed:
             record_audit(
@@ -585,6 +675,7 @@ def close_business_batch(*, loan_ids: list[str], as_of: date) -> CloseOfBusiness
                 after={
                     "processed": len(result.processed),
                     "stamped_only": len(stamped),
+                    "arrears_set_based": len(arrears),
                     "penalties": len(result.penalties_charged),
                     "arrears_changes": len(result.arrears_changes),
                     "reallocations": len(result.reallocations),

@@ -25,14 +25,54 @@ def event_row(event: CreditAccountEvent) -> OutboxEvent:
 class DjangoOutbox:
     """Append-only outbox. ``append`` of an ``event_id`` already there is a no-op (``ON CONFLICT DO
     NOTHING``, no savepoint needed); ``pending`` reads without locking — the relay locks its own batch
-    (``relay.relay_pending``)."""
+    (``relay.relay_pending``).
+
+    ``DjangoOutbox(deferred=True)`` (close of business) collects appends and inserts them with one
+    statement in ``flush()``; ``last_sequence`` then counts the collected events too, and answers from
+    ``prefetch_last_sequences`` (one query for a batch of loans) where it was called. Only for loans
+    whose rows the caller holds locked: nobody else appends their events until its transaction ends.
+    """
+
+    def __init__(self, *, deferred: bool = False) -> None:
+        self._deferred = deferred
+        self._collected: list[OutboxEvent] = []
+        self._last: dict[tuple[str, str], int] = {}
 
     def append(self, event: CreditAccountEvent) -> None:
-        OutboxEvent.objects.bulk_create([event_row(event)], ignore_conflicts=True)
+        if not self._deferred:
+            OutboxEvent.objects.bulk_create([event_row(event)], ignore_conflicts=True)
+            return
+        self._collected.append(event_row(event))
+        key = (event.lender_mfi, event.loan_ref)
+        self._last[key] = max(self.last_sequence(lender_mfi=event.lender_mfi, loan_ref=event.loan_ref), event.sequence)
 
     def last_sequence(self, *, lender_mfi: str, loan_ref: str) -> int:
+        known = self._last.get((lender_mfi, loan_ref))
+        if known is not None:
+            return known
         result = OutboxEvent.objects.filter(lender_mfi=lender_mfi, loan_ref=loan_ref).aggregate(last=Max("sequence"))
         return int(result["last"] or 0)
+
+    def prefetch_last_sequences(self, *, lender_mfi: str, loan_refs: Sequence[str]) -> None:
+        """Read the last sequence of each of ``loan_refs`` with one query (deferred outbox only)."""
+        if not self._deferred:
+            raise RuntimeError("prefetch_last_sequences is for a deferred outbox")
+        last = dict(
+            OutboxEvent.objects.filter(lender_mfi=lender_mfi, loan_ref__in=list(loan_refs))
+            .values_list("loan_ref")
+            .annotate(last=Max("sequence"))
+            .values_list("loan_ref", "last")
+        )
+        for ref in loan_refs:
+            key = (lender_mfi, ref)
+            self._last[key] = max(self._last.get(key, 0), int(last.get(ref) or 0))
+
+    def flush(self) -> int:
+        """Insert the collected events (one statement); returns how many were collected."""
+        collected, self._collected = self._collected, []
+        if collected:
+            OutboxEvent.objects.bulk_create(collected, ignore_conflicts=True, batch_size=1000)
+        return len(collected)
 
     def pending(self, *, limit: int = 100) -> Sequence[CreditAccountEvent]:
         rows = OutboxEvent.objects.filter(status=OutboxStatus.PENDING).order_by("id")[:limit]
