@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import copy
 import functools
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import kopf
 import pytest
 import yaml
 
@@ -91,3 +97,79 @@ REGISTRY: dict[str, Any] = {
 
 def deep(value: dict[str, Any]) -> dict[str, Any]:
     return copy.deepcopy(value)
+
+
+@dataclass
+class EmbeddedOperator:
+    """Run kopf's loop in its own thread and event loop, as an embedded operator does.
+
+    kopf cancels, when it stops, every task of its loop created after it started; in the test's own
+    loop that would include the test itself and the emulator's request handlers."""
+
+    memo: kopf.Memo
+    customize: Callable[[kopf.OperatorSettings], None] | None = None
+    threads: list[threading.Thread] = field(default_factory=list)
+    crashes: list[BaseException] = field(default_factory=list)
+    stop_flag: threading.Event | None = None
+
+    async def start(self) -> None:
+        stop, ready = threading.Event(), threading.Event()
+        settings = kopf.OperatorSettings()
+        if self.customize is not None:
+            self.customize(settings)
+
+        async def operate() -> None:
+            # Stopped by cancellation rather than kopf's stop flag: after a stop flag kopf gives its
+            # remaining tasks (timers, watch streams) a fixed 5 s before cancelling them, per test.
+            task = asyncio.create_task(kopf.operator(clusterwide=True, standalone=True, memo=self.memo,
+                                                     settings=settings, ready_flag=ready))
+            while not stop.is_set() and not task.done():
+                await asyncio.sleep(0.05)
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+        def run() -> None:
+            try:
+                asyncio.run(operate())
+            except BaseException as error:  # reported by stop()
+                self.crashes.append(error)
+
+        thread = threading.Thread(target=run, name="kopf", daemon=True)
+        thread.start()
+        self.threads.append(thread)
+        self.stop_flag = stop
+        assert await asyncio.to_thread(ready.wait, 20), "the operator did not become ready"
+
+    async def stop(self) -> None:
+        assert self.stop_flag is not None
+        self.stop_flag.set()
+        for thread in self.threads:
+            await asyncio.to_thread(thread.join, 30)
+            assert not thread.is_alive(), "the operator did not stop within 30 seconds"
+        self.threads.clear()
+        assert not self.crashes, f"the operator crashed: {self.crashes!r}"
+
+
+def apply_cnpg_roles(pg: Any, cluster: dict[str, Any],
+                     secret_of: Callable[[str], dict[str, Any] | None]) -> None:
+    """What CNPG does with a Cluster's managed roles and its database, on the PostgreSQL playing it."""
+    import psycopg.sql as sql
+    from letsema_operator.handlers.common import secret_values
+
+    for role in cluster["spec"]["managed"]["roles"]:
+        exists = pg.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (role["name"],))
+        attributes = "LOGIN" if role.get("login") else "NOLOGIN"
+        attributes += " CREATEROLE" if role.get("createrole") else ""
+        statement = sql.SQL("{} ROLE {} WITH " + attributes).format(
+            sql.SQL("ALTER" if exists else "CREATE"), sql.Identifier(role["name"]))
+        secret_ref = role.get("passwordSecret")
+        if secret_ref:
+            secret = secret_of(secret_ref["name"])
+            assert secret is not None, "CNPG needs the role's password Secret"
+            statement += sql.SQL(" PASSWORD {}").format(sql.Literal(secret_values(secret)["password"]))
+        pg.execute(statement)
+        for group in role.get("inRoles", []):
+            pg.execute(sql.SQL("GRANT {} TO {}").format(sql.Identifier(group), sql.Identifier(role["name"])))
+    if not pg.execute("SELECT 1 FROM pg_database WHERE datname = 'app'"):
+        pg.execute("CREATE DATABASE app OWNER letsema_app")

@@ -16,7 +16,7 @@ import threading
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -36,7 +36,7 @@ from letsema_operator.clients.mongo import InMemoryRegistryAdmin
 from letsema_operator.clients.vault import VaultClient
 from letsema_operator.config import OperatorConfig
 from letsema_operator.handlers.tenant import ROOT_ROTATED_ANNOTATION
-from operator_support import REPO_ROOT
+from operator_support import REPO_ROOT, EmbeddedOperator, apply_cnpg_roles
 
 pytestmark = [pytest.mark.operator, pytest.mark.timeout(120)]
 
@@ -120,81 +120,36 @@ class Platform:
     pg: Any
     registry_admin: InMemoryRegistryAdmin
     memo: kopf.Memo
-    threads: list[threading.Thread] = field(default_factory=list)
-    crashes: list[BaseException] = field(default_factory=list)
-    stop_flag: threading.Event | None = None
+    embedded: EmbeddedOperator | None = None
 
     async def call(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         # The Kubernetes client is synchronous; the emulator lives on this event loop.
         return await asyncio.to_thread(fn, *args, **kwargs)
 
     async def start_operator(self) -> None:
-        """Run kopf's loop in its own thread and event loop, as an embedded operator does.
+        """kopf's real loop in its own thread (``operator_support.EmbeddedOperator``); kmock does not bump
+        resourceVersion, so kopf's consistency wait is off."""
+        if self.embedded is None:
+            def settings(value: kopf.OperatorSettings) -> None:
+                value.persistence.consistency_timeout = 0
 
-        kopf cancels, when it stops, every task of its loop created after it started; in the test's own
-        loop that would include the test itself and kmock's request handlers.
-        """
-        stop, ready = threading.Event(), threading.Event()
-        settings = kopf.OperatorSettings()
-        settings.persistence.consistency_timeout = 0  # kmock does not bump resourceVersion
-
-        async def operate() -> None:
-            # Stopped by cancellation rather than kopf's stop flag: after a stop flag kopf gives its
-            # remaining tasks (timers, watch streams) a fixed 5 s before cancelling them, per test.
-            task = asyncio.create_task(kopf.operator(clusterwide=True, standalone=True, memo=self.memo,
-                                                     settings=settings, ready_flag=ready))
-            while not stop.is_set() and not task.done():
-                await asyncio.sleep(0.05)
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-
-        def run() -> None:
-            try:
-                asyncio.run(operate())
-            except BaseException as error:  # reported by stop_operator()
-                self.crashes.append(error)
-
-        thread = threading.Thread(target=run, name="kopf", daemon=True)
-        thread.start()
-        self.threads.append(thread)
-        self.stop_flag = stop
-        assert await asyncio.to_thread(ready.wait, 20), "the operator did not become ready"
+            self.embedded = EmbeddedOperator(memo=self.memo, customize=settings)
+        await self.embedded.start()
 
     async def stop_operator(self) -> None:
-        assert self.stop_flag is not None
-        self.stop_flag.set()
-        for thread in self.threads:
-            await asyncio.to_thread(thread.join, 30)
-            assert not thread.is_alive(), "the operator did not stop within 30 seconds"
-        self.threads.clear()
-        assert not self.crashes, f"the operator crashed: {self.crashes!r}"
+        assert self.embedded is not None
+        await self.embedded.stop()
+
+    @property
+    def threads(self) -> list[threading.Thread]:
+        return self.embedded.threads if self.embedded is not None else []
 
     def play_cnpg(self, namespace: str, name: str) -> bool:
         """What CNPG would do: create the declared roles and the database, then report Ready."""
         cluster = stored(self.server, CLUSTERS, namespace, name)
         if cluster is None:
             return False
-        roles = cluster["spec"]["managed"]["roles"]
-        for role in roles:
-            exists = self.pg.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (role["name"],))
-            attributes = "LOGIN" if role.get("login") else "NOLOGIN"
-            attributes += " CREATEROLE" if role.get("createrole") else ""
-            verb = "ALTER" if exists else "CREATE"
-            statement = psycopg.sql.SQL("{} ROLE {} WITH " + attributes).format(
-                psycopg.sql.SQL(verb), psycopg.sql.Identifier(role["name"]))
-            secret_ref = role.get("passwordSecret")
-            if secret_ref:
-                secret = stored(self.server, "v1/secrets", namespace, secret_ref["name"])
-                assert secret is not None, "CNPG needs the role's password Secret"
-                password = secret["stringData"]["password"]
-                statement += psycopg.sql.SQL(" PASSWORD {}").format(psycopg.sql.Literal(password))
-            self.pg.execute(statement)
-            for group in role.get("inRoles", []):
-                self.pg.execute(psycopg.sql.SQL("GRANT {} TO {}").format(
-                    psycopg.sql.Identifier(group), psycopg.sql.Identifier(role["name"])))
-        if not self.pg.execute("SELECT 1 FROM pg_database WHERE datname = 'app'"):
-            self.pg.execute("CREATE DATABASE app OWNER letsema_app")
+        apply_cnpg_roles(self.pg, cluster, lambda name: stored(self.server, "v1/secrets", namespace, name))
         key = (kmock.resource(CLUSTERS), namespace, name)
         instances = cluster["spec"]["instances"]
         self.server.objects[key].patch({"status": {"instances": instances, "readyInstances": instances,
@@ -410,6 +365,42 @@ class TestUpdates:
 
 
 class TestRestart:
+    async def test_a_crash_right_after_the_root_rotation_loses_nothing(
+            self, platform: Platform, monkeypatch: pytest.MonkeyPatch) -> None:
+        """The operator dies after Vault rotated the root but before the rotation was recorded on the
+        tenant. The next attempt must not write the (now wrong) bootstrap password back: it rotates again
+        and Vault keeps issuing working credentials. The crash is a TemporaryError raised right after the
+        real rotation (kopf retries at once, reading the annotations afresh from the API server)."""
+        real_rotate = platform.vault.rotate_root
+        rotations: list[str] = []
+
+        def rotate_then_die(plan: Any) -> None:
+            real_rotate(plan)
+            rotations.append(plan.connection_name)
+            if len(rotations) == 1:
+                raise kopf.TemporaryError("operator killed right after rotate-root", delay=0.5)
+
+        written: list[str | None] = []
+        real_connection = platform.vault.ensure_database_connection
+
+        def record_connection(plan: Any, *, bootstrap_password: str | None) -> None:
+            written.append(bootstrap_password)
+            real_connection(plan, bootstrap_password=bootstrap_password)
+
+        monkeypatch.setattr(platform.vault, "rotate_root", rotate_then_die)
+        monkeypatch.setattr(platform.vault, "ensure_database_connection", record_connection)
+        tenant = await platform.provision()
+
+        assert rotations == ["letsema-khotso", "letsema-khotso"]  # rotated again, once
+        assert sum(password is not None for password in written) == 1  # the bootstrap password went in once
+        assert "letsema.io/db-root-rotation-started-at" in tenant["metadata"]["annotations"]
+        creds = await platform.call(platform.vault.hvac.secrets.database.generate_credentials,
+                                    name="letsema-khotso-app")
+        conninfo = (f"host=127.0.0.1 port={platform.pg.port} dbname=app user={creds['data']['username']} "
+                    f"password={creds['data']['password']}")
+        with psycopg.connect(conninfo) as conn:
+            assert conn.execute("SELECT 1").fetchone() == (1,)
+
     async def test_restart_creates_no_duplicates_and_never_rotates_the_root_again(self, platform: Platform) -> None:
         await platform.provision()
         objects_before = [key for key in live_keys(platform.server) if "events" not in key[0]]

@@ -41,6 +41,9 @@ from letsema_operator.spec import (
 )
 
 ROOT_ROTATED_ANNOTATION = "letsema.io/db-root-rotated-at"
+#: set once Vault has the bootstrap password and before the rotation; a restart that finds it (and no
+#: ROOT_ROTATED_ANNOTATION) rotates again instead of writing the bootstrap password back
+ROOT_ROTATION_STARTED_ANNOTATION = "letsema.io/db-root-rotation-started-at"
 CNPG = "postgresql.cnpg.io/v1"
 CONDITION_TYPES = ("NamespaceReady", "DatabaseReady", "SecretsReady", "RegistryAccessReady", "ApiAvailable")
 
@@ -95,18 +98,25 @@ def ensure_database(kube: KubeClient, spec: TenantSpec, *, rotated: bool) -> str
 
 def ensure_vault(kube: KubeClient, vault: VaultClient, plan: VaultTenantPlan, spec: TenantSpec, *,
                  rotated_at: str | None, bootstrap_password: str | None, tenant_name: str,
-                 patch: kopf.Patch, logger: Logger) -> str:
-    """Configure the database engine, rotate its root exactly once, then policies, roles, keys, KV.
+                 patch: kopf.Patch, logger: Logger, rotation_started: bool = False) -> str:
+    """Configure the database engine, rotate its root once, then policies, roles, keys, KV.
 
-    The rotation is recorded on the tenant (annotation) the moment it happens, before anything else can
-    fail, so a restarted operator never rotates again. Returns the rotation timestamp.
+    Two annotations make the rotation safe across a crash at any point: ``rotation-started`` is written
+    after Vault has the bootstrap password and before rotating; ``rotated-at`` the moment the rotation
+    succeeds, before anything else can fail. A restart that finds ``rotated-at`` never rotates again;
+    one that finds only ``rotation-started`` (the operator died around the rotation: Vault holds either
+    the bootstrap password or the rotated one, and only Vault knows which) rotates again, which works in
+    both cases, and never writes the bootstrap password back. Returns the rotation timestamp.
     """
     names = TenantNames(spec.tenant_id)
     vault.ensure_mounts()
     if rotated_at is None:
-        if bootstrap_password is None:
-            raise kopf.TemporaryError("the bootstrap Secret has no password yet", delay=5)
-        vault.ensure_database_connection(plan, bootstrap_password=bootstrap_password)
+        if not rotation_started:
+            if bootstrap_password is None:
+                raise kopf.TemporaryError("the bootstrap Secret has no password yet", delay=5)
+            vault.ensure_database_connection(plan, bootstrap_password=bootstrap_password)
+            kube.patch(API_VERSION, "MicrofinanceTenant", tenant_name,
+                       {"metadata": {"annotations": {ROOT_ROTATION_STARTED_ANNOTATION: utc_now()}}})
         vault.rotate_root(plan)
         rotated_at = utc_now()
         kube.patch(API_VERSION, "MicrofinanceTenant", tenant_name,
@@ -249,7 +259,9 @@ def reconcile_tenant(spec: Mapping[str, Any], name: str, meta: Mapping[str, Any]
     # Read the rotation marker from the server, not from this handler's body: the body can predate the
     # patch that recorded the rotation (a retry, a restart), and rotating twice would lose the password.
     fresh = kube.get(API_VERSION, "MicrofinanceTenant", name) or body
-    rotated_at = (fresh.get("metadata", {}).get("annotations") or {}).get(ROOT_ROTATED_ANNOTATION)
+    annotations = fresh.get("metadata", {}).get("annotations") or {}
+    rotated_at = annotations.get(ROOT_ROTATED_ANNOTATION)
+    rotation_started = ROOT_ROTATION_STARTED_ANNOTATION in annotations
     bootstrap_password = ensure_database(kube, parsed, rotated=rotated_at is not None)
     cluster = kube.get(CNPG, "Cluster", names.db_cluster, names.namespace)
     if not cnpg_cluster_ready(cluster):
@@ -260,7 +272,7 @@ def reconcile_tenant(spec: Mapping[str, Any], name: str, meta: Mapping[str, Any]
 
     plan = vault_plan(parsed, config, vault)
     rotated_at = ensure_vault(kube, vault, plan, parsed, rotated_at=rotated_at, bootstrap_password=bootstrap_password,
-                              tenant_name=name, patch=patch, logger=logger)
+                              tenant_name=name, patch=patch, logger=logger, rotation_started=rotation_started)
     patch.status["vault"] = {**plan.status(), "mongoUser": names.mongo_user, "rootRotatedAt": rotated_at}
     _status_condition(patch, status, "SecretsReady", True, "Configured", "Vault objects configured", generation)
 
