@@ -125,11 +125,12 @@ def _tenant_schema() -> dict[str, Any]:
         "secrets": _o("Vault/OpenBao settings.", {
             "provider": _s("openbao or vault (HashiCorp Vault with its MongoDB plugin gives dynamic MongoDB users).",
                            enum=["openbao", "vault"], default="openbao"),
-            "credentialTTL": _s("Default TTL of dynamic database credentials.", pattern=DURATION_PATTERN,
-                                default="1h"),
-            "maxCredentialTTL": _s("Maximum TTL of dynamic database credentials.", pattern=DURATION_PATTERN,
-                                   default="24h"),
-            "mongoPasswordRotation": _s("How often the tenant's MongoDB password is rotated.",
+            "credentialTTL": _s("Default TTL of dynamic database credentials (PostgreSQL; MongoDB too with "
+                                "provider vault).", pattern=DURATION_PATTERN, default="1h"),
+            "maxCredentialTTL": _s("Maximum TTL of dynamic database credentials (PostgreSQL; MongoDB too with "
+                                   "provider vault).", pattern=DURATION_PATTERN, default="24h"),
+            "mongoPasswordRotation": _s("How often the tenant's MongoDB password is rotated (provider openbao; "
+                                        "vault issues dynamic users instead).",
                                         pattern=DURATION_PATTERN, default="720h"),
         }, default={}),
     }, required=["tenantId", "displayName", "api"])
