@@ -165,6 +165,37 @@ class TestCloseOfBusiness:
         with pytest.raises(CommandError, match="in the future"):
             close_business("2099-01-01")
 
+    def test_a_future_date_is_closed_only_with_the_benchmark_flag(self, borrower_id: str, product_id: str) -> None:
+        import io
+        from datetime import timedelta
+
+        from django.core.management import call_command
+        from django.core.management.base import CommandError
+        from letsema_api.lending import services
+        from letsema_api.lending.models import Loan as LoanRow
+
+        [loan_id] = open_loans(borrower_id=borrower_id, product_id=product_id, count=1)
+        tomorrow = (services.today() + timedelta(days=1)).isoformat()
+        with pytest.raises(CommandError, match="in the future"):
+            close_business(tomorrow)
+        with pytest.raises(CommandError, match="--workers"):
+            call_command("close_of_business", as_of="2026-03-10", workers=0, no_progress=True, stdout=io.StringIO())
+        out = io.StringIO()
+        call_command("close_of_business", as_of=tomorrow, ahead_of_time=True, no_progress=True, stdout=out)
+        assert out.getvalue().startswith(f"close_of_business {tomorrow}: ")
+        assert LoanRow.objects.get(id=loan_id).last_close_of_business.isoformat() == tomorrow
+
+    def test_a_worker_closes_a_batch_as_the_command_does(self, borrower_id: str, product_id: str) -> None:
+        from letsema_api.lending import cob_workers
+        from letsema_api.lending.models import Loan as LoanRow
+
+        ids = open_loans(borrower_id=borrower_id, product_id=product_id, count=3)
+        counts = cob_workers.close_batch((ids, "2026-03-10"))
+        assert counts["size"] == counts["processed"] == 3
+        assert counts["arrears"] == 3  # 33 days late: 31-60
+        assert str(counts["penalty_total"]) == "283.68"  # installments 1 and 2 of each, 47.28 each
+        assert {row.arrears_bucket for row in LoanRow.objects.filter(id__in=ids)} == {"31-60"}
+
 
 def _state(loan: Loan) -> tuple[Any, ...]:
     return (
