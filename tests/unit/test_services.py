@@ -129,6 +129,11 @@ class Mfi:
         }
 
     @property
+    def servicing_ports(self) -> dict[str, Any]:
+        """``servicing`` without the loans and the outbox."""
+        return {k: v for k, v in self.servicing.items() if k not in ("loans", "outbox")}
+
+    @property
     def posting(self) -> dict[str, Any]:
         return {**self.servicing, "journal": self.journal}
 
@@ -704,6 +709,44 @@ class TestCloseOfBusinessAndWriteOff:
         [event] = [e for e in khotso.outbox.all_events if e.event_type is AccountEventType.ARREARS_CHANGED]
         assert (event.as_of, event.days_past_due) == (date(2026, 2, 9), 4)
         assert khotso.loans.get("L-1").days_past_due == 4
+
+    def test_set_based_arrears_events_are_the_ones_the_core_queues(self, khotso: Mfi) -> None:
+        """``close_of_business_events`` (an adapter's set-based path for loans whose day changes only DPD and
+        bucket) reports and queues exactly what ``run_close_of_business`` does for them."""
+        import copy
+
+        from letsema_core.services import RegistryAccountFacts, StampedArrears, close_of_business_events
+
+        khotso.onboard_and_lend()
+        self.run(khotso, date(2026, 5, 5))  # 89 DPD: penalties charged, bucket 61-90
+        # 6 May: 90 DPD (milestone, same bucket); 7 May: 91 (bucket 91-180); 8 May: nothing for the registry.
+        for day in (date(2026, 5, 6), date(2026, 5, 7), date(2026, 5, 8)):
+            before = khotso.loans.get("L-1")
+            outbox = copy.deepcopy(khotso.outbox)
+            result = self.run(khotso, day)
+            after = khotso.loans.get("L-1")
+            assert not result.penalties_charged
+            stamped = StampedArrears(
+                facts=RegistryAccountFacts(
+                    loan_id="L-1",
+                    borrower_id="B-1",
+                    product_id="biz12",
+                    opened_on=after.disbursed_on,
+                    principal=after.principal,
+                    outstanding_balance=after.outstanding_principal,
+                    installment_amount=after.installment_amount,
+                    status=after.status,
+                    days_past_due=after.days_past_due,
+                ),
+                days_past_due_before=before.days_past_due,
+                bucket_before=before.arrears_bucket,
+                bucket=after.arrears_bucket,
+            )
+            events = close_of_business_events(stamped=[stamped], as_of=day, outbox=outbox, **khotso.servicing_ports)
+            assert events == list(result.arrears_changes)
+            assert outbox.all_events == khotso.outbox.all_events
+        arrears = [e for e in khotso.outbox.all_events if e.event_type is AccountEventType.ARREARS_CHANGED]
+        assert [e.days_past_due for e in arrears][-2:] == [90, 91]
 
     def test_write_off_reports_the_principal_written_off(self, khotso: Mfi) -> None:
         khotso.onboard_and_lend()
