@@ -431,3 +431,33 @@ def assert_marks_are_what_the_migration_computes(loan_ids: list[str]) -> None:
     with connection.cursor() as cursor:
         cursor.execute(fill)
     assert list(LoanRow.objects.filter(id__in=loan_ids).order_by("id").values_list(*marks)) == written
+
+
+def test_two_worker_processes_close_disjoint_batches_as_one_process_would(
+    borrower_id: str, django_api: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``--workers 2``: spawned processes (their own start-up, connections and Vault session) close the
+    batches; each loan ends as the core leaves it. The loans are committed (the workers cannot see a test's
+    transaction) and belong to this test alone."""
+    for name, value in django_api.env.items():  # what `letsema dev manage` gives the command
+        monkeypatch.setenv(name, value)
+    from letsema_api.lending.management.commands.close_of_business import _close_batches
+    from letsema_api.lending.models import Loan as LoanRow
+    from letsema_api.lending.repositories import DjangoLoanRepository
+    from letsema_api.products.repositories import DjangoProductRepository
+
+    product_id = str(uuid.uuid4())
+    DjangoProductRepository().add(product_id, contract_product(f"cobw-{product_id[:8]}"))
+    ids = open_loans(borrower_id=borrower_id, product_id=product_id, count=6)
+    repay(ids[0], on=date(2026, 2, 5), amount="945.60")
+    as_of = date(2026, 3, 10)
+    expected = {}
+    for loan_id in ids:
+        loan = DjangoLoanRepository().get(loan_id)
+        loan.close_business_day(as_of=as_of)
+        expected[loan_id] = _state(loan)
+    counts = list(_close_batches([ids[:2], ids[2:4], ids[4:]], as_of, 2))
+    assert sorted(c["processed"] for c in counts) == [2, 2, 2]
+    assert sum(c["penalties"] for c in counts) == 2 * 5 + 1  # the five unpaid loans: #1 and #2; the paid one: #2
+    assert {loan_id: _state(DjangoLoanRepository().get(loan_id)) for loan_id in ids} == expected
+    assert set(LoanRow.objects.filter(id__in=ids).values_list("last_close_of_business", flat=True)) == {as_of}

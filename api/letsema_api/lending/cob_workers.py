@@ -12,16 +12,28 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+_ready = False
+
 
 def setup() -> None:
-    """Pool initializer: Django from the inherited environment (settings, tenant, Vault address)."""
+    """The tenant process start-up (``letsema_api.startup``) and Django, from the inherited environment
+    (settings module, tenant, Vault address); once per process. Run by the first batch, not as a pool
+    initializer: a failing initializer makes a pool start new workers forever, a failing task ends the run."""
+    global _ready
+    if _ready:
+        return
     import django
 
+    from letsema_api.startup import start
+
+    start()
     django.setup()
+    _ready = True
 
 
 def close_batch(task: tuple[list[str], str]) -> dict[str, Any]:
     """Close one batch; returns the counts the command's summary adds up (picklable)."""
+    setup()
     from letsema_api.lending import services
 
     loan_ids, as_of = task

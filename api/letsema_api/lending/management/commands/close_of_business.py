@@ -99,5 +99,5 @@ def _close_batches(chunks: list[list[str]], as_of: date, workers: int) -> Iterat
     # The workers open their own connections; this one stays idle until they are done.
     connections.close_all()
     context = multiprocessing.get_context("spawn")
-    with context.Pool(processes=min(workers, len(chunks)), initializer=cob_workers.setup) as pool:
+    with context.Pool(processes=min(workers, len(chunks))) as pool:
         yield from pool.imap_unordered(cob_workers.close_batch, [(chunk, as_of.isoformat()) for chunk in chunks])
