@@ -9,7 +9,7 @@ TOOLS  := .tools/bin
 STAMP  := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: help install tools run down status test test-unit test-integration test-e2e test-operator lint clean generate bench drills
+.PHONY: help install tools run down status test test-unit test-integration test-e2e test-operator envtest-tools test-envtest lint clean generate bench drills
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -48,6 +48,12 @@ test-e2e: install ## HTTP and supervisor flows against running processes
 
 test-operator: install ## the operator in-process against kmock, schemas and charts
 	$(PY) -m pytest -m operator $(PYTEST_ARGS)
+
+envtest-tools: $(STAMP) ## build etcd, kube-apiserver and kubectl from their Go modules into .tools/ (once; long)
+	@$(PY) -m letsema_dev.tools build --envtest
+
+test-envtest: install envtest-tools ## the operator against a real kube-apiserver + etcd (not part of make test)
+	$(PY) -m pytest -m envtest $(PYTEST_ARGS)
 
 lint: $(STAMP) tools ## ruff, mypy (strict on letsema_core), import-linter, actionlint
 	$(VENV)/bin/ruff check .

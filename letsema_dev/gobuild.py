@@ -14,7 +14,7 @@ import json
 import os
 import shutil
 import subprocess
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from letsema_dev.paths import tools_dir
@@ -37,6 +37,7 @@ def build_go_command(
     binary_name: str,
     prepare: Callable[[Path], None] | None = None,
     quiet: bool = False,
+    extra_env: Mapping[str, str] | None = None,
 ) -> Path:
     """Build ``module@version``'s ``package`` into ``.tools/bin/<binary_name>`` unless already built."""
     binary = tools_dir() / "bin" / binary_name
@@ -45,7 +46,7 @@ def build_go_command(
     if binary.exists() and stamp.exists() and stamp.read_text().strip() == wanted:
         return binary
     go = go_binary()
-    env = {**os.environ, "GOFLAGS": "-mod=mod", "CGO_ENABLED": "0"}
+    env = {**os.environ, "GOFLAGS": "-mod=mod", "CGO_ENABLED": "0", **(extra_env or {})}
     out = subprocess.run([go, "mod", "download", "-json", wanted], capture_output=True, text=True, check=True, env=env)
     src = Path(json.loads(out.stdout)["Dir"])
     work = tools_dir() / "src" / f"{binary_name}-{version}"

@@ -5,6 +5,9 @@ MongoDB-protocol server), actionlint (the GitHub Actions linter) and the Docker
 Compose CLI plugin (to check docker-compose.yml with ``docker compose config``,
 client only: there is no Docker engine here).
 
+``python -m letsema_dev.tools build --envtest`` builds etcd, kube-apiserver and kubectl for the
+operator's envtest tier (``make test-envtest``; long the first time, not needed by ``make test``).
+
 Standard library only (with everything it imports): ``scripts/install.sh`` runs it with the system
 Python, in parallel with ``pip install``, before the virtualenv exists.
 """
@@ -31,8 +34,14 @@ def build_compose() -> None:
 
 
 def main(argv: list[str]) -> int:
+    if argv[1:] == ["build", "--envtest"]:
+        from letsema_dev.services.kube import build_envtest_tools
+
+        for name, path in build_envtest_tools().items():
+            print(f"{name}: {path}")
+        return 0
     if argv[1:] != ["build"]:
-        print("usage: python -m letsema_dev.tools build", file=sys.stderr)
+        print("usage: python -m letsema_dev.tools build [--envtest]", file=sys.stderr)
         return 2
     build_ferretdb()
     build_actionlint()

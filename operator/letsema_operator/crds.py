@@ -92,8 +92,10 @@ def _tenant_schema() -> dict[str, Any]:
         "postgres": _o("The tenant's PostgreSQL, run by CloudNativePG.", {
             "instances": _i("Number of PostgreSQL instances (one primary, the rest streaming replicas).",
                             minimum=1, maximum=MAX_POSTGRES_INSTANCES, default=3),
-            "synchronousReplicas": _i("Replicas that must confirm each commit; 0 for asynchronous only.",
-                                      minimum=0, maximum=8, default=1),
+            # No schema default: the right one depends on instances (1, or 0 for a single instance), and a
+            # static default of 1 made the API server refuse `instances: 1` through the rule below.
+            "synchronousReplicas": _i("Replicas that must confirm each commit; 0 for asynchronous only. "
+                                      "Default: 1, or 0 when instances is 1.", minimum=0, maximum=8),
             "version": _s("PostgreSQL major version.", enum=list(POSTGRES_MAJOR_VERSIONS),
                           default=DEFAULT_POSTGRES_VERSION),
             "imageName": _s("Override the CNPG operand image (else ghcr.io/cloudnative-pg/postgresql:<version>)."),
@@ -107,7 +109,9 @@ def _tenant_schema() -> dict[str, Any]:
             }),
             "resources": _resources("Resources of each PostgreSQL instance."),
         }, default={}, **{"x-kubernetes-validations": [{
-            "rule": "self.synchronousReplicas < self.instances",
+            # has(): the API server also checks the rules against the schema's own default ({}).
+            "rule": ("!has(self.synchronousReplicas) || !has(self.instances)"
+                     " || self.synchronousReplicas < self.instances"),
             "message": "synchronousReplicas must be less than instances"}]}),
         "api": _o("The tenant API.", {
             "image": _s("Container image of the tenant API (also used for jobs and the relay).", minLength=1),
@@ -181,7 +185,7 @@ def _registry_schema() -> dict[str, Any]:
             "storageSize": _s("Volume size per shard member.", pattern=QUANTITY_PATTERN, default="20Gi"),
             "externalHost": _s("host:port of mongos for External mode."),
         }, default={}, **{"x-kubernetes-validations": [{
-            "rule": "self.mode != 'External' || has(self.externalHost)",
+            "rule": "!has(self.mode) || self.mode != 'External' || has(self.externalHost)",
             "message": "externalHost is required when mode is External"}]}),
         "database": _s("Registry database name.", default="letsema_registry"),
         "collections": {"type": "array", "description": "Sharded collections and their shard keys (default: "

@@ -99,7 +99,8 @@ class TestCelRules:
 
     def test_synchronous_replicas_rule_is_mirrored_by_the_operator(self) -> None:
         postgres = schema_of(build_tenant_crd())["properties"]["spec"]["properties"]["postgres"]
-        assert postgres["x-kubernetes-validations"][0]["rule"] == "self.synchronousReplicas < self.instances"
+        assert postgres["x-kubernetes-validations"][0]["rule"] == (
+            "!has(self.synchronousReplicas) || !has(self.instances) || self.synchronousReplicas < self.instances")
         bad = with_change(BASE_TENANT, "postgres.synchronousReplicas", 3)
         with pytest.raises(SpecError, match=r"synchronousReplicas: must be less than postgres\.instances"):
             parse_tenant_spec(bad)
@@ -163,7 +164,10 @@ class TestDefaults:
         assert parsed.country == spec["country"]["default"]
         assert parsed.deletion_policy == spec["deletionPolicy"]["default"]
         assert parsed.postgres.instances == spec["postgres"]["properties"]["instances"]["default"]
-        assert parsed.postgres.synchronous_replicas == spec["postgres"]["properties"]["synchronousReplicas"]["default"]
+        # No schema default: the operator picks 1, or 0 for a single instance (a static 1 refused instances: 1).
+        assert "default" not in spec["postgres"]["properties"]["synchronousReplicas"]
+        assert parsed.postgres.synchronous_replicas == 1  # three instances by default
+        assert parse_tenant_spec(MINIMAL_TENANT | {"postgres": {"instances": 1}}).postgres.synchronous_replicas == 0
         assert parsed.postgres.version == spec["postgres"]["properties"]["version"]["default"]
         storage = spec["postgres"]["properties"]["storage"]["properties"]
         assert parsed.postgres.storage_size == storage["size"]["default"]
