@@ -279,6 +279,17 @@ class TestTheApiServerEnforcesOurSchemas:
         assert spec["secrets"]["provider"] in ("openbao", "vault")
         assert spec["suspend"] is False  # a default the API server filled in
 
+    def test_a_single_instance_tenant_is_accepted(self, control_plane: ControlPlane) -> None:
+        """A schema default of 1 synchronous replica once made the API server refuse ``instances: 1``."""
+        accepted = control_plane.kubectl("apply", "--dry-run=server", "-o", "json", "-f", "-",
+                                         input_text=self._tenant(postgres={"instances": 1}))
+        postgres = json.loads(accepted.stdout)["spec"]["postgres"]
+        assert postgres["instances"] == 1
+        assert "synchronousReplicas" not in postgres  # the operator picks 0 for one instance
+        refused = control_plane.kubectl("apply", "--dry-run=server", "-f", "-", check=False,
+                                        input_text=self._tenant(postgres={"instances": 2, "synchronousReplicas": 2}))
+        assert "synchronousReplicas must be less than instances" in refused.stderr
+
     def test_tenant_id_is_immutable(self, control_plane: ControlPlane) -> None:
         control_plane.kubectl("apply", "-f", "-", input_text=self._tenant())
         try:
