@@ -5,6 +5,7 @@ per-batch transactions become savepoints)."""
 
 from __future__ import annotations
 
+import json
 import math
 import uuid
 from datetime import date
@@ -343,7 +344,7 @@ def stamp_only(loan_ids: list[str], as_of: date) -> set[str]:
     found: set[str] = set()
     try:
         with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute(_STAMP_ONLY_SQL, {"ids": loan_ids, "as_of": as_of, "now": timezone.now()})
+            cursor.execute(_STAMP_ONLY_SQL, {"ids": json.dumps(loan_ids), "as_of": as_of, "now": timezone.now()})
             found = {row[0] for row in cursor.fetchall()}
             raise _Rollback
     except _Rollback:

