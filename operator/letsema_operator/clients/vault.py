@@ -73,16 +73,17 @@ class VaultClient:
             mount_point=self.mounts.database, **options)
 
     def _connection_matches(self, plan: VaultTenantPlan) -> bool:
-        try:
-            current = self._client.secrets.database.read_connection(name=plan.connection_name,
-                                                                    mount_point=self.mounts.database)["data"]
-        except hvac.exceptions.InvalidPath:
-            return False
+        return self._config_matches(plan.connection_name, plan.connection)
+
+    def _config_matches(self, name: str, connection: dict[str, Any]) -> bool:
+        """The stored connection ``name`` has the plan's plugin, roles, URL and user (Vault never returns
+        the password; a changed one is the caller's to detect)."""
+        current = self._read_data(f"{self.mounts.database}/config/{name}")
         details = current.get("connection_details") or {}
-        return bool(current.get("plugin_name") == plan.connection["plugin_name"]
-                    and sorted(current.get("allowed_roles") or []) == sorted(plan.connection["allowed_roles"])
-                    and details.get("connection_url") == plan.connection["connection_url"]
-                    and details.get("username") == plan.connection["username"])
+        return bool(current.get("plugin_name") == connection["plugin_name"]
+                    and sorted(current.get("allowed_roles") or []) == sorted(connection["allowed_roles"])
+                    and details.get("connection_url") == connection["connection_url"]
+                    and details.get("username") == connection["username"])
 
     def rotate_root(self, plan: VaultTenantPlan) -> None:
         self._client.secrets.database.rotate_root_credentials(name=plan.connection_name,
@@ -143,7 +144,7 @@ class VaultClient:
         """Write the MongoDB connection when it differs from the plan or ``rewrite`` (the administrator's
         password changed), then the role when it differs. The connection's root is the registry's user
         administrator, which the Percona operator owns: Vault never rotates it."""
-        if rewrite or not self._registry_connection_matches(plan):
+        if rewrite or not self._config_matches(plan.connection_name, plan.connection):
             options = dict(plan.connection)
             plugin = options.pop("plugin_name")
             verify = options.pop("verify_connection")
@@ -152,14 +153,6 @@ class VaultClient:
                 name=plan.connection_name, plugin_name=plugin, verify_connection=verify, allowed_roles=allowed,
                 password=admin_password, mount_point=self.mounts.database, **options)
         self._ensure_role(plan.role_name, plan.role)
-
-    def _registry_connection_matches(self, plan: VaultRegistryPlan) -> bool:
-        current = self._read_data(f"{self.mounts.database}/config/{plan.connection_name}")
-        details = current.get("connection_details") or {}
-        return bool(current.get("plugin_name") == plan.connection["plugin_name"]
-                    and sorted(current.get("allowed_roles") or []) == sorted(plan.connection["allowed_roles"])
-                    and details.get("connection_url") == plan.connection["connection_url"]
-                    and details.get("username") == plan.connection["username"])
 
     def registry_users_configured(self, plan: VaultTenantPlan) -> bool:
         """The tenant's registry role exists (observation of ``secrets.provider: vault`` tenants)."""
