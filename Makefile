@@ -35,7 +35,7 @@ down: ## stop the local platform (data is kept in .letsema/)
 
 test: install lint ## install what is missing, then run every test tier
 	$(PY) -m pytest -m "unit or integration or e2e or operator" --cov=letsema_core --cov-branch \
-		--cov-report=term --cov-fail-under=95 --timeout=900 $(PYTEST_ARGS)
+		--cov-report=term --cov-fail-under=95 --timeout=900 --durations=25 $(PYTEST_ARGS)
 
 test-unit: install ## the unit tier only (no services)
 	$(PY) -m pytest -m unit $(PYTEST_ARGS)

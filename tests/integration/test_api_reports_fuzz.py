@@ -37,9 +37,12 @@ def test_generated_queries_never_get_a_5xx_or_an_undocumented_response(
         "GET /api/v1/audit-events/",
     }
     for operation in operations:
-        # Valid queries are answered; except that a period ending before it starts (``from`` > ``to``) is a
-        # 400 the schema cannot express, so the collections report is held to no 5xx and the schema only.
-        accept = [] if operation.path.endswith("/collections/") else [positive_data_acceptance]
+        # Valid queries are answered; except where a 400 comes from a rule the schema cannot express, and that
+        # operation is held to no 5xx and the schema only: a period ending before it starts (``from`` > ``to``)
+        # on the collections report, and a made-up ``cursor`` on the audit trail (an opaque token only the
+        # API hands out; tests/integration/test_api_audit.py walks the real ones and refuses foreign ones).
+        unexpressible = operation.path.endswith(("/collections/", "/audit-events/"))
+        accept = [] if unexpressible else [positive_data_acceptance]
         run_cases(operation, schemathesis.GenerationMode.POSITIVE, live_api, admin_header, accept)
         statuses = run_cases(
             operation, schemathesis.GenerationMode.NEGATIVE, live_api, admin_header, [negative_data_rejection]

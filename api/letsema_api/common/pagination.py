@@ -103,7 +103,7 @@ class CursorPagination(BasePagination):  # type: ignore[misc]
 
     def decode_cursor(self, request: Request, fields: Sequence[str], model: Any) -> Cursor | None:
         raw = request.query_params.get(self.cursor_query_param)
-        if raw is None:
+        if not raw:  # absent or empty (``?cursor=``): the first page
             return None
         invalid = ValidationError(
             "cursor is not one this list gave (follow the next and previous links)",
