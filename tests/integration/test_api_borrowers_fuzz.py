@@ -25,7 +25,7 @@ from tests.integration.conftest import TEST_PASSWORD, DjangoApi, LiveApi, unique
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
-EXAMPLES = int(os.environ.get("LETSEMA_FUZZ_EXAMPLES", "25"))
+EXAMPLES = int(os.environ.get("LETSEMA_FUZZ_EXAMPLES", "12"))
 PATHS = r"^/api/v1/(borrowers|loan-products|loan-quotes|credit-reports|credit-disputes)/"
 
 

@@ -20,7 +20,7 @@ from schemathesis.specs.openapi.checks import (
 from tests.integration.conftest import LiveApi
 
 # Examples per operation and mode: LETSEMA_FUZZ_EXAMPLES (the GitHub workflow runs 100).
-EXAMPLES = int(os.environ.get("LETSEMA_FUZZ_EXAMPLES", "25"))
+EXAMPLES = int(os.environ.get("LETSEMA_FUZZ_EXAMPLES", "12"))
 
 pytestmark = [pytest.mark.integration]
 

@@ -22,7 +22,7 @@ from schemathesis.specs.openapi.checks import (
 from tests.integration.conftest import TEST_PASSWORD, DjangoApi, LiveApi, unique
 
 # Examples per operation and mode: LETSEMA_FUZZ_EXAMPLES (the GitHub workflow runs 100).
-EXAMPLES = int(os.environ.get("LETSEMA_FUZZ_EXAMPLES", "50"))
+EXAMPLES = int(os.environ.get("LETSEMA_FUZZ_EXAMPLES", "25"))
 
 pytestmark = [pytest.mark.integration]
 
