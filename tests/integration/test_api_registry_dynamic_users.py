@@ -89,10 +89,10 @@ def dynamic_registry(vault_platform: Any) -> Iterator[DynamicRegistry]:
     with service_dir("ferretdb-dynamic") as base:
         server = FerretDBServer(base_dir=base, port=free_port(),
                                 postgresql_url=f"postgres://{ANONYMOUS}:{anonymous_password}@127.0.0.1:{pg.port}/{DATABASE}")
-        server.start()
         registry = DynamicRegistry(host=f"127.0.0.1:{server.port}", credentials_path=f"database/creds/{ROLE}",
                                    owner_password=owner_password)
         try:
+            server.start()  # inside the try: a start that times out still stops the process it spawned
             from letsema_api.registry.mongo import MongoCreditRegistry
 
             with registry.owner_client() as owner:  # collections and indexes belong to OWNER
