@@ -80,6 +80,8 @@ def kubectl_json(plane: ControlPlane, *args: str) -> Any:
 
 
 async def eventually(check: Callable[[], Any], *, timeout: float = 60, what: str = "condition") -> Any:
+    """Like test_operator_loop's, but ``check`` runs in a thread: here it makes blocking HTTP calls to a real
+    API server (there it must run on the loop that serves kmock)."""
     import asyncio
 
     deadline = time.monotonic() + timeout
@@ -105,11 +107,9 @@ class Envtest:
         return self.kube.get(api_version, kind, name, namespace)
 
     def condition(self, name: str, type_: str) -> str | None:
-        tenant = self.get("letsema.io/v1alpha1", "MicrofinanceTenant", name) or {}
-        for item in (tenant.get("status") or {}).get("conditions") or []:
-            if item["type"] == type_:
-                return str(item["status"])
-        return None
+        from test_operator_loop import condition
+
+        return condition(self.get("letsema.io/v1alpha1", "MicrofinanceTenant", name), type_)
 
     def play_percona(self) -> bool:
         if self.get("psmdb.percona.com/v1", "PerconaServerMongoDB", "letsema-registry", "letsema-registry") is None:
