@@ -29,7 +29,7 @@ from urllib.parse import quote
 
 from letsema_api.db.credentials import CredentialManager
 from letsema_api.registry.mongo import MongoCreditRegistry
-from letsema_api.vault import DatabaseCredential, LeaseRenewal
+from letsema_api.vault import DatabaseCredential, LeaseRenewal, VaultRefused, VaultUnavailable, get_vault
 from letsema_core.errors import DomainError
 from letsema_core.services.context import Tenant
 
@@ -79,8 +79,6 @@ def _client(url: str) -> Any:
 
 def _record_from_vault() -> dict[str, str]:
     """The registry record the operator keeps in Vault KV ``<prefix>/mongodb``."""
-    from letsema_api.vault import VaultRefused, VaultUnavailable, get_vault
-
     try:
         return get_vault().kv("mongodb")
     except (VaultRefused, VaultUnavailable) as exc:
@@ -97,13 +95,9 @@ class _VaultRegistryCredentials:
         self.path = path
 
     def database_credentials(self) -> DatabaseCredential:
-        from letsema_api.vault import get_vault
-
         return get_vault().issue_credentials(self.path)
 
     def renew_lease(self, lease_id: str, *, increment_seconds: int | None = None) -> LeaseRenewal:
-        from letsema_api.vault import get_vault
-
         return get_vault().renew_lease(lease_id, increment_seconds=increment_seconds)
 
 
@@ -137,8 +131,6 @@ class _DynamicUsers:
 
     def registry(self) -> MongoCreditRegistry:
         """The registry for the current credential (called under ``_lock``)."""
-        from letsema_api.vault import VaultRefused, VaultUnavailable
-
         try:
             credential = self.manager.current()
         except (VaultRefused, VaultUnavailable) as exc:
