@@ -93,6 +93,34 @@ def pg_settings_from_env() -> dict[str, str]:
     return settings
 
 
+FERRETDB_BACKENDS = ("sqlite", "postgresql")
+
+
+def ferretdb_backend_file(root: Path) -> Path:
+    """Where a platform records the FerretDB backend its registry was created in."""
+    return root / "ferretdb" / "backend"
+
+
+def ferretdb_backend(root: Path) -> str:
+    """The FerretDB backend of the platform in ``root``: ``LETSEMA_FERRETDB_BACKEND`` (default ``sqlite``) when its
+    registry is first started, then the one recorded in ``ferretdb/backend``. Without the record a later start
+    without the variable would serve an empty registry from the other backend while the relays mark events
+    published; a variable that contradicts the record is refused instead."""
+    wanted = os.environ.get("LETSEMA_FERRETDB_BACKEND") or None
+    if wanted is not None and wanted not in FERRETDB_BACKENDS:
+        raise ValueError(f"LETSEMA_FERRETDB_BACKEND must be sqlite or postgresql, not {wanted!r}")
+    record = ferretdb_backend_file(root)
+    if record.exists():
+        kept = record.read_text().strip()
+        if wanted is not None and wanted != kept:
+            raise ValueError(
+                f"LETSEMA_FERRETDB_BACKEND={wanted}, but the registry of {root} lives in FerretDB's {kept} backend "
+                f"({record}); unset the variable or use another state folder (LETSEMA_STATE_DIR)"
+            )
+        return kept
+    return wanted or "sqlite"
+
+
 @dataclass
 class Context:
     """What services share: the state folder, the ports, and the built servers."""
@@ -119,9 +147,7 @@ class Context:
             settings=pg_settings,
         )
         if not mongo_url and not shutil.which("mongod"):
-            backend = os.environ.get("LETSEMA_FERRETDB_BACKEND", "sqlite")
-            if backend not in ("sqlite", "postgresql"):
-                raise ValueError(f"LETSEMA_FERRETDB_BACKEND must be sqlite or postgresql, not {backend!r}")
+            backend = ferretdb_backend(root)
             postgresql_url = None
             if backend == "postgresql":
                 # Over the primary's private socket (trusted), in a database of its own.
@@ -284,6 +310,10 @@ class MongoDB:
                 "SELECT 1 FROM pg_database WHERE datname = %s", (FERRETDB_DATABASE,)
             ):
                 self.ctx.primary.execute(f'CREATE DATABASE "{FERRETDB_DATABASE}"')
+            record = ferretdb_backend_file(self.ctx.root)
+            if not record.exists():
+                record.parent.mkdir(parents=True, exist_ok=True)
+                record.write_text(("postgresql" if self.ctx.mongo.postgresql_url else "sqlite") + "\n")
             self.ctx.mongo.start()
         elif self.ctx.external_mongo_url is None:
             # A mongod on PATH: run it with its data under the state folder.
