@@ -153,6 +153,29 @@ def write_ids(env: dict[str, str], credentials: Path, path: Path) -> dict[str, A
 # -------------------------------------------------------------------------------------------- measurements
 
 
+def pending_events(env: dict[str, str]) -> int:
+    """Outbox events the tenant's relay has not published yet."""
+    ctx, dbname = tenant_db(env)
+    with ctx.primary.connect(dbname) as conn:
+        return int(conn.execute("SELECT count(*) FROM outbox_outboxevent WHERE status = 'pending'").fetchone()[0])
+
+
+def wait_for_relay(env: dict[str, str], *, timeout: float) -> dict[str, Any]:
+    """Wait until the relay has published every pending event (or ``timeout`` seconds): the registry figures are
+    taken with no relay publishing beside them, as on a platform whose registry is not catching up."""
+    start = time.monotonic()
+    pending = pending_events(env)
+    first = pending
+    while pending and time.monotonic() - start < timeout:
+        time.sleep(2)
+        pending = pending_events(env)
+    return {
+        "pending_at_start": first,
+        "pending_after": pending,
+        "seconds": round(time.monotonic() - start, 1),
+    }
+
+
 def registry_lookups(env: dict[str, str], keys: list[str], *, n: int) -> dict[str, Any]:
     """``credit_file`` for ``n`` random borrowers, one after another, timed each (milliseconds)."""
     import pymongo
@@ -266,14 +289,8 @@ def close_of_business(
     log(summary)
     # The relays run beside the APIs: wait for them to publish what close of business queued.
     log("waiting for the relay to publish the queued registry events …")
-    relay_start = time.monotonic()
-    pending = -1
-    while time.monotonic() - relay_start < 1800:
-        with ctx.primary.connect(dbname) as conn:
-            pending = conn.execute("SELECT count(*) FROM outbox_outboxevent WHERE status = 'pending'").fetchone()[0]
-        if pending == 0:
-            break
-        time.sleep(2)
+    drained = wait_for_relay(env, timeout=1800)
+    pending = drained["pending_after"]
     return {
         "business_date": business_date.isoformat(),
         "ahead_of_time": business_date > today,
@@ -283,7 +300,7 @@ def close_of_business(
         "loans_per_second": round(active / seconds, 1) if seconds else None,
         "summary": summary,
         "outbox_pending_before": pending_before,
-        "relay_catch_up_seconds": round(time.monotonic() - relay_start, 1) if pending == 0 else None,
+        "relay_catch_up_seconds": drained["seconds"] if pending == 0 else None,
         "outbox_pending_after": pending,
         "note": "wall clock of `letsema dev manage khotso close_of_business` (a new process: Django start-up included)",
     }
@@ -338,6 +355,15 @@ def summary_markdown(result: dict[str, Any]) -> str:
             f"| {op['failures']} | {op.get('ceiling', '')} | {_fmt(ratio * 100 if ratio is not None else None, 0)} % "
             f"| {'' if target is None else f'≥ {target * 100:.0f} % {verdict}'} |"
         )
+    latency = result.get("credit_report_latency")
+    if latency:
+        lines += [
+            "",
+            f"Credit report latency run ({latency['users']} users, no wait, after the relay drained): "
+            f"{_fmt(latency['rps'])} req/s, p50 / p95 / p99 {_fmt(latency['p50_ms'], 0)} / "
+            f"{_fmt(latency['p95_ms'], 0)} / {_fmt(latency['p99_ms'], 0)} ms, {latency['failures']} failures; "
+            "the target's p95 is taken from this run.",
+        ]
     lines += ["", "## Targets", "", "| figure | measured | target | |", "|---|---:|---:|---|"]
     for name, (measured, target) in result.get("targets", {}).items():
         ok = measured is not None and measured <= target
@@ -376,6 +402,12 @@ def main(argv: list[str] | None = None) -> int:
         "--ahead-of-time); the production guard against future dates is unchanged",
     )
     parser.add_argument("--cob-workers", type=int, default=2, help="close_of_business --workers (default 2)")
+    parser.add_argument(
+        "--latency-users",
+        type=int,
+        default=os.cpu_count() or 2,
+        help="users of the credit-report latency run, the target's p95 (default: one per core; 0 skips it)",
+    )
     args = parser.parse_args(argv)
     started = datetime.now(UTC)
     out = args.out or LOADTESTS / "results" / f"bench-{started:%Y%m%dT%H%M%SZ}"
@@ -419,23 +451,34 @@ def main(argv: list[str] | None = None) -> int:
                 plot_history(Path(value.csv_prefix), out / f"ceiling-{name}.png", f"ceiling {name}")
     ceilings_now: dict[str, Any] = result.get("ceilings", {})
 
+    def operation(name: str, users: int, run_name: str) -> OpStats:
+        log(f"operation {name}: {users} users, {args.seconds} s …")
+        return run_locust(
+            locustfile=BENCH_LOCUSTFILE,
+            user_classes=[name],
+            host=creds["url"],
+            users=users,
+            spawn_rate=users,
+            seconds=args.seconds,
+            out_dir=out,
+            name=run_name,
+            env=locust_env,
+            warmup_seconds=args.warmup,
+        )
+
+    def settle(before: str) -> None:
+        """Let the relay publish what the runs before queued, so the registry is measured on its own."""
+        drained = wait_for_relay(env, timeout=900)
+        result.setdefault("relay_drained", {})[before] = drained
+        log(f"  relay drained before {before}: {drained}")
+
     op_stats: list[OpStats] = []
     if "operations" not in args.skip:
         result["operations"] = {}
         for name in args.only or OPERATIONS:
-            log(f"operation {name}: {args.users} users, {args.seconds} s …")
-            stats = run_locust(
-                locustfile=BENCH_LOCUSTFILE,
-                user_classes=[name],
-                host=creds["url"],
-                users=args.users,
-                spawn_rate=args.users,
-                seconds=args.seconds,
-                out_dir=out,
-                name=name,
-                env=locust_env,
-                warmup_seconds=args.warmup,
-            )
+            if name == "CreditReport":
+                settle("CreditReport")
+            stats = operation(name, args.users, name)
             op_stats.append(stats)
             plot_history(Path(stats.csv_prefix), out / f"{name}.png", f"{name} ({args.users} users)")
             ceiling_key, target = OPERATION_CEILINGS.get(name, (None, None))
@@ -451,8 +494,18 @@ def main(argv: list[str] | None = None) -> int:
         if op_stats and ceilings_now:
             rebuilt = {k: (OpStats(**v) if "rps" in v else v) for k, v in ceilings_now.items()}
             plot_summary(op_stats, rebuilt, out / "operations.png")
+        if "CreditReport" in (args.only or OPERATIONS) and args.latency_users:
+            # The saturation run above queues every report behind 15 others; the latency of one report is taken
+            # with as many users as the machine has cores, back to back (still no wait time).
+            settle("CreditReportLatency")
+            run = f"CreditReport-{args.latency_users}users"
+            stats = operation("CreditReport", args.latency_users, run)
+            plot_history(Path(stats.csv_prefix), out / f"{run}.png", f"CreditReport ({args.latency_users} users)")
+            result["credit_report_latency"] = {**stats.to_dict(), "users": args.latency_users}
+            log(f"  {stats.rps:.1f} req/s, p95 {stats.p95_ms:.0f} ms, {stats.failures} failures")
 
     if "registry" not in args.skip:
+        settle("registry")
         log(f"registry: {args.lookups} credit-file lookups …")
         result["registry_lookups"] = registry_lookups(env, ids["registry_keys"], n=args.lookups)
         log(f"  {result['registry_lookups']}")
@@ -471,7 +524,7 @@ def main(argv: list[str] | None = None) -> int:
             env, dataset_as_of=as_of, cob_date=args.cob_date, workers=args.cob_workers
         )
 
-    credit = result.get("operations", {}).get("CreditReport")
+    credit = result.get("credit_report_latency") or result.get("operations", {}).get("CreditReport")
     result["targets"] = {
         "registry_lookup_p99_ms": (result.get("registry_lookups", {}).get("p99_ms"), TARGETS["registry_lookup_p99_ms"]),
         "api_credit_report_p95_ms": (credit["p95_ms"] if credit else None, TARGETS["api_credit_report_p95_ms"]),
