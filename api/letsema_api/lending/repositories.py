@@ -525,6 +525,14 @@ class DjangoLoanRepository:
             return self._load("l.status = %s", [LoanStatus.ACTIVE.value])
         return self._load("l.status = %s AND l.id = ANY(%s)", [LoanStatus.ACTIVE.value, self._only_ids])
 
+    def stored_row(self, loan_id: str) -> models.Loan:
+        """The loan's row as this repository last read or wrote it (no query): after ``save`` of a loan it
+        read, the values now in the table. Raises ``NotFound`` for a loan it never read."""
+        snapshot = self._snapshots.get(loan_id)
+        if snapshot is None:
+            raise NotFound(entity="loan", key=loan_id)
+        return snapshot.loan_row
+
     # -- writing
     def add(self, loan: Loan) -> None:
         officer = ""
@@ -640,7 +648,9 @@ class DjangoLoanRepository:
         """``bulk``: one statement per table whatever the count (a deferred repository's batch)."""
         if not pending:
             return
-        with transaction.atomic():
+        # All or nothing without a savepoint: inside the caller's transaction an error marks it for rollback
+        # (nothing is caught here to continue with), outside one this opens its own.
+        with transaction.atomic(savepoint=False):
             _update_rows(models.Loan, [p.loan_row for p in pending], (*_LOAN_UPDATE_FIELDS,), bulk=bulk)
             _update_rows(models.Installment, [i for p in pending for i in p.installments], _BALANCE_FIELDS, bulk=bulk)
             _update_rows(
