@@ -83,7 +83,7 @@ def idempotent(
     scope: str,
     key: str | None,
     produce: Callable[[], tuple[int, dict[str, Any]]],
-    lock: Callable[[], None] | None = None,
+    lock: Callable[[], object] | None = None,
 ) -> Response:
     """``produce()`` → ``(status, body)``, once per ``Idempotency-Key`` when one is sent."""
     if key is None:
@@ -499,6 +499,11 @@ class LoanRepaymentApi(APIView):  # type: ignore[misc]
         body.is_valid(raise_exception=True)
         data = body.validated_data
 
+        locked: dict[str, Any] = {}
+
+        def lock() -> None:
+            locked["before"] = services.lock_loan(loan_id)
+
         def produce() -> tuple[int, dict[str, Any]]:
             after, result = services.repayment_post(
                 actor=actor(request),
@@ -507,12 +512,11 @@ class LoanRepaymentApi(APIView):  # type: ignore[misc]
                 on=data["on"],
                 external_ref=data["external_ref"],
                 idempotency_key=key,
+                before=locked["before"],
             )
             return 201, repayment_body(loan_id, after, result)
 
-        return idempotent(
-            request, scope="repayment", key=key, produce=produce, lock=lambda: services.lock_loan(loan_id)
-        )
+        return idempotent(request, scope="repayment", key=key, produce=produce, lock=lock)
 
 
 class LoanWriteOffApi(APIView):  # type: ignore[misc]

@@ -13,7 +13,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from django.db import connection, transaction
@@ -107,16 +107,27 @@ def loan_state(loan: Loan) -> dict[str, Any]:
     }
 
 
+_LOAN_STATE_FIELDS = ("status", "outstanding_principal", "days_past_due", "arrears_bucket")
+_CENT = Decimal("0.01")
+
+
 def stored_loan_state(loan_id: str) -> dict[str, Any]:
     """``loan_state`` of the stored row (one small query, no aggregate rebuilt)."""
-    row = (
-        models.Loan.objects.filter(id=loan_id)
-        .values("status", "outstanding_principal", "days_past_due", "arrears_bucket")
-        .first()
-    )
+    row = models.Loan.objects.filter(id=loan_id).values(*_LOAN_STATE_FIELDS).first()
     if row is None:
         raise NotFound(entity="loan", key=loan_id)
     return {**row, "outstanding_principal": str(row["outstanding_principal"])}
+
+
+def row_loan_state(row: models.Loan) -> dict[str, Any]:
+    """``stored_loan_state`` of a loan row in memory (``DjangoLoanRepository.stored_row``): the amount as the
+    table's two decimal places hold it."""
+    return {
+        "status": row.status,
+        "outstanding_principal": str(Decimal(row.outstanding_principal).quantize(_CENT, rounding=ROUND_HALF_UP)),
+        "days_past_due": row.days_past_due,
+        "arrears_bucket": row.arrears_bucket,
+    }
 
 
 # ---------------------------------------------------------------------------------- applications
@@ -293,10 +304,13 @@ def application_disburse(
 # -------------------------------------------------------------------------------------- servicing
 
 
-def lock_loan(loan_id: str) -> None:
-    """``SELECT … FOR UPDATE`` on the loan row: changes to one loan run one after the other."""
-    if not list(models.Loan.objects.select_for_update().filter(id=loan_id).values_list("id", flat=True)[:1]):
+def lock_loan(loan_id: str) -> dict[str, Any]:
+    """``SELECT … FOR UPDATE`` on the loan row: changes to one loan run one after the other. Returns the
+    locked row's ``stored_loan_state`` (read by the same statement: the audit's "before")."""
+    rows = list(models.Loan.objects.select_for_update().filter(id=loan_id).values(*_LOAN_STATE_FIELDS)[:1])
+    if not rows:
         raise NotFound(entity="loan", key=loan_id)
+    return {**rows[0], "outstanding_principal": str(rows[0]["outstanding_principal"])}
 
 
 def request_fingerprint(*, method: str, path: str, body: Any) -> str:
@@ -329,7 +343,7 @@ def idempotent_response(
     fingerprint: str,
     actor: Actor,
     produce: Callable[[], tuple[int, dict[str, Any]]],
-    lock: Callable[[], None] | None = None,
+    lock: Callable[[], object] | None = None,
 ) -> StoredResponse:
     """Run ``produce`` once per ``(scope, caller, key)`` and keep its response; a repeat gets it back.
 
@@ -369,22 +383,27 @@ def repayment_post(
     on: date | None,
     external_ref: str | None,
     idempotency_key: str | None,
+    before: dict[str, Any] | None = None,
 ) -> tuple[dict[str, Any], RepaymentResult]:
     """Post a repayment (``record_repayment``: journal entries, registry event) and audit it; returns the
-    loan's state after it and the core's result. Call under ``lock_loan`` (``idempotent_response``).
-    Raises as ``record_repayment`` does (``OverpaymentRefused`` 422 with the payoff amount, ...)."""
-    before = stored_loan_state(loan_id)
+    loan's state after it and the core's result. Call under ``lock_loan`` (``idempotent_response``) and pass
+    what it returned as ``before`` (else it is read again). Raises as ``record_repayment`` does
+    (``OverpaymentRefused`` 422 with the payoff amount, ...)."""
+    if before is None:
+        before = stored_loan_state(loan_id)
+    loans = DjangoLoanRepository()
     result = core.record_repayment(
         loan_id=loan_id,
         amount=amount,
         on=_not_in_future(on or today(), field="on"),
-        loans=DjangoLoanRepository(),
+        loans=loans,
         idempotency_key=idempotency_key,
         external_ref=external_ref,
         transaction_id=new_id(),
         **_ports(),
     )
-    after = stored_loan_state(loan_id)
+    # The row the repository wrote (or read, for a repeat that wrote nothing): no query to read it back.
+    after = row_loan_state(loans.stored_row(loan_id))
     record_audit(
         actor=actor.name,
         action="loan.repayment",
@@ -403,8 +422,7 @@ def repayment_reverse(
     loan_id = models.LoanTransaction.objects.filter(id=transaction_id).values_list("loan_id", flat=True).first()
     if loan_id is None:
         raise NotFound(entity="repayment", key=transaction_id)
-    lock_loan(loan_id)
-    before = stored_loan_state(loan_id)
+    before = lock_loan(loan_id)
     result = core.reverse_repayment(
         transaction_id=transaction_id,
         on=_not_in_future(on or today(), field="on"),
@@ -425,8 +443,7 @@ def repayment_reverse(
 
 
 def loan_write_off(*, actor: Actor, loan_id: str, on: date | None) -> LoanTransaction:
-    lock_loan(loan_id)
-    before = stored_loan_state(loan_id)
+    before = lock_loan(loan_id)
     txn = core.write_off_loan(
         loan_id=loan_id, on=_not_in_future(on or today(), field="on"), loans=DjangoLoanRepository(), **_ports()
     )

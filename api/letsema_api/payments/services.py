@@ -229,7 +229,7 @@ def receive_mpesa_payment(*, receipt: Receipt) -> CallbackResponse:
     loan_id = _matching_loan(receipt.account_reference)
     reason, payoff = SuspenseReason.UNMATCHED, None
     if loan_id is not None:
-        lending.lock_loan(loan_id)
+        before = lending.lock_loan(loan_id)
         try:
             # A savepoint: a refusal leaves nothing of the attempted repayment behind.
             with transaction.atomic():
@@ -240,6 +240,7 @@ def receive_mpesa_payment(*, receipt: Receipt) -> CallbackResponse:
                     on=on,
                     external_ref=receipt.receipt_number,
                     idempotency_key=f"{CHANNEL}:{receipt.receipt_number}",
+                    before=before,
                 )
         except OverpaymentRefused as refused:
             reason, payoff = SuspenseReason.EXCEEDS_PAYOFF, Decimal(str(refused.details["payoff_amount"]))
@@ -392,7 +393,7 @@ def suspense_assign(
     if replayed is not None:
         return replayed
     before = item_state(item)
-    lending.lock_loan(loan_id)
+    loan_before = lending.lock_loan(loan_id)
     paid_on = on or item.received_on
     if paid_on < item.received_on:
         raise ValidationError(
@@ -408,6 +409,7 @@ def suspense_assign(
         on=paid_on,
         external_ref=item.receipt.receipt_number,
         idempotency_key=f"suspense:{item.id}",
+        before=loan_before,
     )
     txn_id = result.transaction.transaction_id
     receipt = suspense_receipt_entry(entry_id=f"suspense-{item.id}", on=paid_on, amount=applied)
