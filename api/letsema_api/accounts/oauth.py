@@ -7,8 +7,10 @@ gets every scope of its role.
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
+from oauth2_provider.models import get_access_token_model
 from oauth2_provider.oauth2_validators import OAuth2Validator
 
 from letsema_api.accounts.permissions import role_scopes
@@ -24,6 +26,14 @@ def _principal_user(client: Any, request: Any) -> Any:
 
 
 class LetsemaOAuth2Validator(OAuth2Validator):  # type: ignore[misc]
+    def _load_access_token(self, token: str) -> Any:
+        """The bearer token with its user, application AND the application's owner in one query: an
+        integration client's token has no user, and every request's permission check reads the owner's role
+        (``permissions.principal_of``), which would otherwise be a query of its own."""
+        checksum = hashlib.sha256(token.encode("utf-8")).hexdigest()
+        tokens = get_access_token_model().objects.select_related("application__user", "user")
+        return tokens.filter(token_checksum=checksum).first()
+
     def get_default_scopes(self, client_id: str, request: Any, *args: Any, **kwargs: Any) -> list[str]:
         user = _principal_user(request.client, request)
         if user is not None:
