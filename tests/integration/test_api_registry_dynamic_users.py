@@ -292,12 +292,21 @@ class TestRelayWithDynamicUsers:
         original = MongoCreditRegistry.record_account_event
         refusals = [OperationFailure("Authentication failed.", code=18)]
 
+        original_batch = MongoCreditRegistry.record_account_events
+
         def refuse_once(self: Any, event: Any) -> None:
             if refusals:
                 raise refusals.pop()
             original(self, event)
 
+        def refuse_batch_once(self: Any, events: Any) -> Any:
+            if refusals:
+                raise refusals.pop()
+            return original_batch(self, events)
+
+        # The relay sends its batch with record_account_events; one event at a time goes through the other.
         monkeypatch.setattr(MongoCreditRegistry, "record_account_event", refuse_once)
+        monkeypatch.setattr(MongoCreditRegistry, "record_account_events", refuse_batch_once)
         loan_ref = self._pending_event()
         with pytest.raises(CommandError, match="Authentication failed"):
             call_command("relay_credit_events", once=True, no_progress=True)

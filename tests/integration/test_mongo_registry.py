@@ -454,3 +454,78 @@ class TestBootstrapCommandLine:
 
         assert main(["--mongo-url", f"mongodb://127.0.0.1:{free_port()}/", "--timeout", "0.3"]) == 1
         assert "registry bootstrap failed talking to" in capsys.readouterr().err
+
+
+class TestBatches:
+    """``record_account_events`` (the relay's batch): the same accounts as one event at a time, one revision
+    written per account, and a batch repeated after a crash changes nothing."""
+
+    @staticmethod
+    def _events() -> list[CreditAccountEvent]:
+        # Three loans' histories interleaved out of order, with repeats.
+        histories = [_history_events(f"L-B{n}", 6) for n in range(3)]
+        events = [event for round_ in zip(*histories, strict=True) for event in round_]
+        random.Random(6).shuffle(events)
+        return events + events[:4]
+
+    @staticmethod
+    def _fake(events: list[CreditAccountEvent]) -> InMemoryCreditRegistry:
+        fake = InMemoryCreditRegistry()
+        for event in events:
+            fake.record_account_event(event)
+        return fake
+
+    def test_a_batch_gives_the_fakes_accounts_with_one_revision_each(self, registry_db: Database[Document]) -> None:
+        events = self._events()
+        registry = MongoCreditRegistry(registry_db)
+        assert registry.record_account_events(events) == [None] * len(events)
+        fake = self._fake(events)
+        assert registry.credit_file(country="LS", borrower_key=KEY) == fake.credit_file(country="LS", borrower_key=KEY)
+        assert registry_db[ACCOUNTS].count_documents({}) == 3
+        for n in range(3):
+            assert raw_account(registry_db, loan_ref=f"L-B{n}")["revision"] == 1  # one write per account
+
+    def test_a_batch_sent_again_after_a_crash_in_the_middle_applies_nothing_twice(
+        self, registry_db: Database[Document]
+    ) -> None:
+        events = self._events()
+        registry = MongoCreditRegistry(registry_db)
+        # The relay wrote the first half, then died before marking anything published: it sends all again.
+        registry.record_account_events(events[: len(events) // 2])
+        assert registry.record_account_events(events) == [None] * len(events)
+        expected = self._fake(events).credit_file(country="LS", borrower_key=KEY)
+        assert registry.credit_file(country="LS", borrower_key=KEY) == expected
+        stored = list(registry_db[ACCOUNTS].find({}).sort("_id"))
+        assert registry.record_account_events(events) == [None] * len(events)
+        assert list(registry_db[ACCOUNTS].find({}).sort("_id")) == stored  # a third time writes nothing
+
+    def test_an_account_whose_revision_another_writer_took_goes_one_event_at_a_time(
+        self, registry_db: Database[Document], monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        events = self._events()
+        registry, rival = MongoCreditRegistry(registry_db), MongoCreditRegistry(registry_db)
+        registry.record_account_events([e for e in events if e.loan_ref == "L-B0"][:2])
+        late = _history_events("L-B0", 7)[-1]
+        original = MongoCreditRegistry._insert_revisions
+
+        def rival_first(self: MongoCreditRegistry, revisions: Any) -> set[str]:
+            rival.record_account_event(late)  # takes L-B0's next revision between our read and our insert
+            return original(self, revisions)
+
+        monkeypatch.setattr(MongoCreditRegistry, "_insert_revisions", rival_first)
+        assert registry.record_account_events(events) == [None] * len(events)
+        expected = self._fake([*events, late]).credit_file(country="LS", borrower_key=KEY)
+        assert registry.credit_file(country="LS", borrower_key=KEY) == expected
+        assert registry_db[ACCOUNTS].count_documents({"loan_ref": "L-B0"}) == 1
+
+    def test_an_event_of_a_loan_under_another_borrower_is_refused_and_the_rest_written(
+        self, registry_db: Database[Document]
+    ) -> None:
+        registry = MongoCreditRegistry(registry_db)
+        registry.record_account_event(account_event(loan_ref="L-X"))
+        stray = account_event(loan_ref="L-X", borrower_key="another-key", sequence=2)
+        fine = account_event(loan_ref="L-Y")
+        outcomes = registry.record_account_events([stray, fine])
+        assert isinstance(outcomes[0], AccountMismatch)
+        assert outcomes[1] is None
+        assert {a.loan_ref for a in registry.credit_file(country="LS", borrower_key=KEY).accounts} == {"L-X", "L-Y"}

@@ -305,3 +305,117 @@ class TestRelayBatches:
         rows = {r.sequence: r for r in OutboxEvent.objects.filter(loan_ref=loan_ref)}
         assert (rows[1].status, rows[1].attempts, rows[2].status) == ("pending", 1, "published")
         assert rows[1].last_error.startswith("validation_error: filed under another borrower")
+
+
+class TestRelayBatchesToTheRegistry:
+    """The relay sends a batch in one call to a registry that takes batches (``MongoCreditRegistry``)."""
+
+    @pytest.fixture
+    def registry(self, mongo_url: str) -> Iterator[Any]:
+        import pymongo
+        from letsema_api.registry import MongoCreditRegistry
+        from letsema_api.registry.bootstrap import ensure_registry
+
+        client: pymongo.MongoClient[Any] = pymongo.MongoClient(mongo_url, serverSelectionTimeoutMS=10_000)
+        name = f"relay_batch_{uuid.uuid4().hex[:8]}"
+        ensure_registry(client, database=name)
+        yield MongoCreditRegistry.from_client(client, database=name)
+        client.drop_database(name)
+        client.close()
+
+    @staticmethod
+    def _queue(loan_refs: list[str]) -> list[CreditAccountEvent]:
+        from letsema_api.outbox.repositories import DjangoOutbox
+
+        events = [
+            account_event(
+                event_type="account_opened" if n == 1 else "repayment",
+                loan_ref=ref,
+                sequence=n,
+                outstanding_balance=f"{10000 - 100 * n}.00",
+            )
+            for n in (1, 2, 3)
+            for ref in loan_refs
+        ]
+        for event in events:
+            DjangoOutbox().append(event)
+        return events
+
+    @staticmethod
+    def _statuses(loan_refs: list[str]) -> dict[tuple[str, int], tuple[str, int]]:
+        from letsema_api.outbox.models import OutboxEvent
+
+        rows = OutboxEvent.objects.filter(loan_ref__in=loan_refs)
+        return {(r.loan_ref, r.sequence): (r.status, r.attempts) for r in rows}
+
+    def test_a_batch_is_published_with_one_registry_call(
+        self, django_api: Any, registry: Any, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        from letsema_api.outbox import relay
+        from letsema_api.registry import MongoCreditRegistry
+
+        from letsema_core.testing import InMemoryCreditRegistry
+
+        refs = [f"L-{uuid.uuid4().hex[:8]}" for _ in range(3)]
+        events = self._queue(refs)
+        calls: list[int] = []
+        one_at_a_time = MongoCreditRegistry.record_account_event
+        original = MongoCreditRegistry.record_account_events
+
+        def counting(self: Any, batch: Any) -> Any:
+            calls.append(len(batch))
+            return original(self, batch)
+
+        def never(self: Any, event: Any) -> None:
+            raise AssertionError(f"sent alone: {event.loan_ref}#{event.sequence}")
+
+        monkeypatch.setattr(MongoCreditRegistry, "record_account_events", counting)
+        monkeypatch.setattr(MongoCreditRegistry, "record_account_event", never)
+        result = relay.relay_batch(registry=registry, batch_size=10_000)
+        monkeypatch.setattr(MongoCreditRegistry, "record_account_event", one_at_a_time)
+        assert not result.failed
+        assert len(calls) == 1
+        assert set(self._statuses(refs).values()) == {("published", 1)}
+        fake = InMemoryCreditRegistry()
+        for event in events:
+            fake.record_account_event(event)
+        key = events[0].borrower_key
+        mine = [a for a in registry.credit_file(country="LS", borrower_key=key).accounts if a.loan_ref in refs]
+        assert mine == [a for a in fake.credit_file(country="LS", borrower_key=key).accounts]
+
+    def test_a_crash_in_the_middle_of_a_batch_and_the_retry_apply_each_event_once(
+        self, django_api: Any, registry: Any
+    ) -> None:
+        from letsema_api.outbox import relay
+        from pymongo.errors import AutoReconnect
+
+        from letsema_core.testing import InMemoryCreditRegistry
+
+        refs = [f"L-{uuid.uuid4().hex[:8]}" for _ in range(3)]
+        events = self._queue(refs)
+
+        class DiesHalfway:
+            """Writes the first half of the batch to the real registry, then the connection drops."""
+
+            def record_account_events(self, batch: list[CreditAccountEvent]) -> list[Any]:
+                registry.record_account_events(batch[: len(batch) // 2])
+                raise AutoReconnect("connection closed")
+
+            def record_account_event(self, event: CreditAccountEvent) -> None:
+                raise AssertionError("a batch registry gets batches")
+
+        failed = relay.relay_batch(registry=DiesHalfway(), batch_size=10_000)  # type: ignore[arg-type]
+        assert failed.failed
+        assert "connection closed" in (failed.error or "")
+        assert {status for status, _ in self._statuses(refs).values()} == {"pending"}
+
+        assert not relay.relay_batch(registry=registry, batch_size=10_000).failed
+        assert {status for status, _ in self._statuses(refs).values()} == {"published"}
+        fake = InMemoryCreditRegistry()
+        for event in events:
+            fake.record_account_event(event)
+        key = events[0].borrower_key
+        mine = [a for a in registry.credit_file(country="LS", borrower_key=key).accounts if a.loan_ref in refs]
+        assert mine == list(fake.credit_file(country="LS", borrower_key=key).accounts)
+        for ref in refs:  # one revision left per account: nothing was applied twice
+            assert registry.database["credit_accounts"].count_documents({"loan_ref": ref}) == 1

@@ -23,15 +23,16 @@ opened, and ``resolve_dispute``, which the port addresses by dispute id only.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Final
 
 from bson.codec_options import CodecOptions
-from pymongo import ASCENDING, DESCENDING, MongoClient
+from pymongo import ASCENDING, DESCENDING, DeleteMany, MongoClient
 from pymongo.collection import Collection
 from pymongo.database import Database
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from letsema_api.registry.codec import (
     MONEY_ENCODINGS,
@@ -54,6 +55,7 @@ from letsema_api.registry.schema import (
     account_revision_id,
 )
 from letsema_core.credit import (
+    CreditAccount,
     CreditAccountEvent,
     CreditDispute,
     CreditFile,
@@ -71,6 +73,20 @@ class RegistryWriteConflict(DomainError):
 
     code = "registry_write_conflict"
     http_status = 503
+
+
+#: MongoDB's duplicate key error code (a ``BulkWriteError`` lists one per refused document).
+_DUPLICATE_KEY = 11000
+
+
+@dataclass(frozen=True, slots=True)
+class _Revision:
+    """One account's next revision in a batch: the merge of its events in the batch into its newest one."""
+
+    key: dict[str, str]
+    revision: int
+    document: dict[str, Any]
+    positions: list[int]
 
 
 class MongoCreditRegistry:
@@ -193,6 +209,90 @@ class MongoCreditRegistry:
             "the account kept changing under this write; retry later",
             details={"lender_mfi": event.lender_mfi, "loan_ref": event.loan_ref, "attempts": self._max_attempts},
         )
+
+    def record_account_events(self, events: Sequence[CreditAccountEvent]) -> list[DomainError | None]:
+        """``record_account_event`` of each of ``events`` (the relay's batch); returns, per event and in order,
+        ``None`` when it is merged or the ``DomainError`` the registry refuses it with (``AccountMismatch``).
+
+        The events of one account are merged together (``apply_account_event``, in the order given) into its
+        newest revision and written as ONE next revision; the next revisions of all accounts go in one
+        unordered ``insert_many`` and the revisions below them are removed with one ``bulk_write``. So an
+        account costs one read and one check instead of a read, an insert, a check and a delete per event.
+        An account whose next revision another writer took (a duplicate ``_id``), or whose revision number a
+        cleanup had freed (the check), goes through ``record_account_event`` one event at a time, as every
+        event did before. Raises what pymongo raises (an outage) and ``RegistryWriteConflict``; then any part
+        of the batch may be written, and writing the batch again changes nothing more (the merge is
+        idempotent, so the caller may repeat it or send the events one at a time)."""
+        codec = self._money_codec()
+        outcomes: list[DomainError | None] = [None] * len(events)
+        accounts: dict[tuple[str, str, str, str], list[int]] = {}
+        for position, event in enumerate(events):
+            accounts.setdefault((event.country, event.borrower_key, event.lender_mfi, event.loan_ref), []).append(
+                position
+            )
+        revisions: list[_Revision] = []
+        for (country, borrower_key, lender_mfi, loan_ref), positions in accounts.items():
+            key = {"country": country, "borrower_key": borrower_key, "lender_mfi": lender_mfi, "loan_ref": loan_ref}
+            newest = self._accounts.find_one(key, sort=[("revision", DESCENDING)])
+            current = None if newest is None else account_from_document(newest)
+            last_event_id = None if newest is None else str(newest["last_event_id"])
+            merged: CreditAccount | None = current
+            for position in positions:
+                event = events[position]
+                try:
+                    if merged is None:
+                        self._refuse_loan_of_another_borrower(event)
+                    after = apply_account_event(merged, event)
+                except DomainError as refused:
+                    outcomes[position] = refused
+                    continue
+                if merged is None or after.last_sequence != merged.last_sequence:
+                    last_event_id = event.event_id
+                merged = after
+            if merged is None or merged == current or last_event_id is None:
+                continue  # every event refused, or all of them merged before: nothing to write
+            revision = 1 if newest is None else int(newest["revision"]) + 1
+            account = account_id(country=country, borrower_key=borrower_key, lender_mfi=lender_mfi, loan_ref=loan_ref)
+            document = account_to_document(merged, codec=codec, revision=revision, last_event_id=last_event_id)
+            revisions.append(
+                _Revision(key, revision, {"_id": account_revision_id(account, revision), **document}, positions)
+            )
+        one_at_a_time = self._insert_revisions(revisions)
+        cleanups = []
+        for written in (r for r in revisions if r.document["_id"] not in one_at_a_time):
+            if self._accounts.count_documents({**written.key, "revision": {"$gt": written.revision}}, limit=1):
+                # As in record_account_event: our revision number had been freed by a cleanup.
+                self._accounts.delete_one({**written.key, "_id": written.document["_id"]})
+                one_at_a_time.add(written.document["_id"])
+                continue
+            cleanups.append(DeleteMany({**written.key, "revision": {"$lt": written.revision}}))
+        if cleanups:
+            self._accounts.bulk_write(cleanups, ordered=False)
+        for retry in (r for r in revisions if r.document["_id"] in one_at_a_time):
+            for position in retry.positions:
+                if outcomes[position] is not None:
+                    continue
+                try:
+                    self.record_account_event(events[position])
+                except RegistryWriteConflict:
+                    raise
+                except DomainError as refused:
+                    outcomes[position] = refused
+        return outcomes
+
+    def _insert_revisions(self, revisions: Sequence[_Revision]) -> set[str]:
+        """Insert the revisions with one unordered ``insert_many``; returns the ``_id`` of those another writer
+        took first (duplicate keys). Any other write error raises."""
+        if not revisions:
+            return set()
+        try:
+            self._accounts.insert_many([r.document for r in revisions], ordered=False)
+        except BulkWriteError as exc:
+            errors = exc.details.get("writeErrors", [])
+            if not errors or any(e.get("code") != _DUPLICATE_KEY for e in errors):
+                raise
+            return {revisions[int(e["index"])].document["_id"] for e in errors}
+        return set()
 
     def _refuse_loan_of_another_borrower(self, event: CreditAccountEvent) -> None:
         other = self._accounts.find_one({"lender_mfi": event.lender_mfi, "loan_ref": event.loan_ref})
