@@ -9,7 +9,11 @@ every object a uid, as a real API server does.
 
 from __future__ import annotations
 
+import asyncio
+from typing import Any
+
 import pytest
+import requests
 from kopf._core.reactor import inventory
 
 pytestmark = pytest.mark.operator
@@ -37,3 +41,34 @@ class TestKopfObjectMemory:
         tenant = await memories.recall(_tenant("0b5f0d1e-1"))
         assert tenant is not await memories.recall(_registry("0b5f0d1e-2"))
         assert tenant is await memories.recall(_tenant("0b5f0d1e-1"))
+
+
+class TestKmockRequestMatching:
+    """conftest's ``_kmock_matches_one_request_at_a_time`` decides ``request in view`` on the one request;
+    it must answer exactly as kmock's own scan of every request served (``View.__contains__``)."""
+
+    async def test_every_reaction_sees_the_same_requests_as_kmocks_scan(self, kmock: Any) -> None:
+        from kmock._internal import dsl
+
+        kmock.resources.load_bundled()
+        base = str(kmock.url).rstrip("/")
+        paths = ["/version", "/api", "/apis", "/api/v1", "/apis/apps/v1", "/api/v1/namespaces/default/secrets",
+                 "/api/v1/namespaces/default/secrets/missing", "/apis/apps/v1/namespaces/x/deployments", "/nowhere"]
+
+        def call(path: str, method: str = "GET") -> int:
+            return requests.request(method, base + path, timeout=10).status_code
+
+        for path in paths:
+            await asyncio.to_thread(call, path)
+        await asyncio.to_thread(call, "/api/v1/namespaces/default/secrets/missing", "DELETE")
+        served = list(kmock)
+        assert len(served) == len(paths) + 1
+        compared = 0
+        for reaction in kmock._payloads:
+            view = reaction._source
+            assert type(view).__contains__ is not dsl.View.__contains__  # the fast check is in place
+            for request in served:
+                assert (request in view) == dsl.View.__contains__(view, request), (request, view)
+                compared += 1
+        assert compared >= 10 * len(served)
+        assert any(request in reaction._source for reaction in kmock._payloads for request in served)
