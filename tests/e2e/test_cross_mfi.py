@@ -15,7 +15,6 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -23,7 +22,7 @@ from typing import Any
 import pytest
 import requests
 
-from letsema_dev.testing import dev_platform_env, run_letsema
+from letsema_dev.testing import run_letsema
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -79,12 +78,10 @@ class Tenant:
 
 
 @pytest.fixture(scope="module")
-def tenants() -> Iterator[tuple[Tenant, Tenant]]:
-    with dev_platform_env("cross-mfi") as env:
-        up = run_letsema(env, "dev", "up")
-        assert up.returncode == 0, up.stdout + up.stderr
-        creds = json.loads((Path(env["LETSEMA_STATE_DIR"]) / "demo-credentials.json").read_text())
-        yield Tenant("khotso", creds["khotso"], env), Tenant("tsepo", creds["tsepo"], env)
+def tenants(demo_platform: dict[str, str]) -> tuple[Tenant, Tenant]:
+    env = demo_platform
+    creds = json.loads((Path(env["LETSEMA_STATE_DIR"]) / "demo-credentials.json").read_text())
+    return Tenant("khotso", creds["khotso"], env), Tenant("tsepo", creds["tsepo"], env)
 
 
 def _disburse_loan(tenant: Tenant, borrower_id: str, product_id: str) -> str:

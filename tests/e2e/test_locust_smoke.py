@@ -10,13 +10,10 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-
-from letsema_dev.testing import dev_platform_env, run_letsema
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -28,11 +25,8 @@ MIN_REQUESTS = 60
 
 
 @pytest.fixture(scope="module")
-def platform() -> Iterator[tuple[dict[str, str], Path]]:
-    with dev_platform_env("locust-smoke") as env:
-        up = run_letsema(env, "dev", "up")
-        assert up.returncode == 0, up.stdout + up.stderr
-        yield env, Path(env["LETSEMA_STATE_DIR"]) / "demo-credentials.json"
+def platform(demo_platform: dict[str, str]) -> tuple[dict[str, str], Path]:
+    return demo_platform, Path(demo_platform["LETSEMA_STATE_DIR"]) / "demo-credentials.json"
 
 
 @pytest.fixture(scope="module")
