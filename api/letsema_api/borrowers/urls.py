@@ -4,10 +4,11 @@ from django.urls import path
 
 import letsema_api.borrowers.converters  # noqa: F401 - registers the "ref" path converter
 from letsema_api.borrowers import apis
+from letsema_api.common.transactions import reads_outside_transaction
 
 urlpatterns = [
     path("borrowers/", apis.BorrowerListCreateApi.as_view(), name="borrowers"),
-    path("borrowers/<ref:borrower_id>/", apis.BorrowerDetailApi.as_view(), name="borrower-detail"),
+    path("borrowers/<ref:borrower_id>/", reads_outside_transaction(apis.BorrowerDetailApi), name="borrower-detail"),
     path(
         "borrowers/<ref:borrower_id>/identifiers/", apis.BorrowerIdentifiersApi.as_view(), name="borrower-identifiers"
     ),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.urls import path, re_path
 
+from letsema_api.common.transactions import reads_outside_transaction
 from letsema_api.lending import apis
 
 ID = r"(?P<{}>[A-Za-z0-9._-]{{1,64}})"
@@ -46,9 +47,13 @@ urlpatterns = [
         apis.ApplicationDisburseApi.as_view(),
         name="loan-application-disburse",
     ),
-    path("loans/", apis.LoanListApi.as_view(), name="loans"),
-    re_path(rf"^loans/{ID.format('loan_id')}/$", apis.LoanDetailApi.as_view(), name="loan"),
-    re_path(rf"^loans/{ID.format('loan_id')}/schedule/$", apis.LoanScheduleApi.as_view(), name="loan-schedule"),
+    path("loans/", reads_outside_transaction(apis.LoanListApi), name="loans"),
+    re_path(rf"^loans/{ID.format('loan_id')}/$", reads_outside_transaction(apis.LoanDetailApi), name="loan"),
+    re_path(
+        rf"^loans/{ID.format('loan_id')}/schedule/$",
+        reads_outside_transaction(apis.LoanScheduleApi),
+        name="loan-schedule",
+    ),
     re_path(rf"^loans/{ID.format('loan_id')}/statement/$", apis.LoanStatementApi.as_view(), name="loan-statement"),
     re_path(rf"^loans/{ID.format('loan_id')}/repayments/$", apis.LoanRepaymentApi.as_view(), name="loan-repayments"),
     re_path(rf"^loans/{ID.format('loan_id')}/payoff/$", apis.LoanPayoffApi.as_view(), name="loan-payoff"),
