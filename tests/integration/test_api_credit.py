@@ -143,6 +143,53 @@ class TestCreditReports:
         assert_error(pull(as_role("integration"), borrower["id"]), 403, "role_not_allowed")
 
 
+class TestCreditReportStatements:
+    """What one pull costs the tenant database, pinned so a regression shows."""
+
+    @staticmethod
+    def tables_read_and_written(api: Api, borrower_id: str, **headers: str) -> tuple[Any, list[str]]:
+        from django.db import connection
+        from django.test.utils import CaptureQueriesContext
+
+        with CaptureQueriesContext(connection) as queries:
+            response = pull(api, borrower_id, **headers)
+        statements = []
+        for query in queries.captured_queries:
+            sql = query["sql"]
+            verb = sql.split(" ", 1)[0]
+            table = sql.split(' FROM "', 1)[1].split('"', 1)[0] if verb == "SELECT" else ""
+            table = sql.split('INSERT INTO "', 1)[1].split('"', 1)[0] if verb == "INSERT" else table
+            statements.append(f"{verb} {table}".strip())
+        return response, statements
+
+    def test_a_pull_with_a_key_reads_the_consents_once_and_needs_no_savepoint(self, officer: Api) -> None:
+        borrower = register(officer)
+        grant(officer, borrower["id"], reference="FORM-S1")
+        response, statements = self.tables_read_and_written(
+            officer, borrower["id"], **{"Idempotency-Key": f"stmt-{uuid.uuid4().hex}"}
+        )
+        assert response.status_code == 201, response.content
+        assert statements == [
+            "BEGIN",
+            "SELECT oauth2_provider_accesstoken",
+            "SELECT credit_creditreportpull",  # the earlier pull of this key, if any
+            "SELECT borrowers_borroweridentifier",  # the registry key
+            "SELECT borrowers_consent",
+            "INSERT credit_creditreportpull",
+            "INSERT common_auditevent",
+            "COMMIT",
+        ]
+        assert response.json()["consent_reference"] == "FORM-S1"
+
+    def test_a_pull_without_a_key_looks_for_no_earlier_pull(self, officer: Api) -> None:
+        borrower = register(officer)
+        grant(officer, borrower["id"])
+        response, statements = self.tables_read_and_written(officer, borrower["id"])
+        assert response.status_code == 201, response.content
+        assert "SELECT credit_creditreportpull" not in statements
+        assert statements.count("SELECT borrowers_consent") == 1
+
+
 class TestCreditFile:
     def test_unknown_borrower_is_404(self, officer: Api) -> None:
         assert_error(officer.get(f"/api/v1/borrowers/{uuid.uuid4()}/credit-file/"), 404, "not_found")

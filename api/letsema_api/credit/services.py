@@ -3,6 +3,7 @@ cases over the Django repositories, Transit HMAC and ``MongoCreditRegistry``; ea
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -13,7 +14,7 @@ from letsema_api.borrowers.services import borrower_repository, consent_reposito
 from letsema_api.common.audit import record_audit
 from letsema_api.credit import models
 from letsema_api.credit.registry_client import current_tenant, get_registry, registry_calls
-from letsema_core.borrowers import require_active_consent
+from letsema_core.borrowers import Consent, require_active_consent
 from letsema_core.credit.registry import CreditDispute, CreditFile
 from letsema_core.credit.serialization import dispute_to_dict, report_to_dict
 from letsema_core.services.credit import (
@@ -49,7 +50,30 @@ def credit_file(*, borrower_id: str) -> CreditFile:
         )
 
 
-@transaction.atomic  # type: ignore[untyped-decorator]
+class _ConsentsReadOnce:
+    """The consent repository with each borrower's consents read once: the core requires an active consent
+    and the log here names the same consent, from the same rows, without a second query."""
+
+    def __init__(self) -> None:
+        self._repository = consent_repository()
+        self._read: dict[str, Sequence[Consent]] = {}
+
+    def for_borrower(self, borrower_id: str) -> Sequence[Consent]:
+        if borrower_id not in self._read:
+            self._read[borrower_id] = self._repository.for_borrower(borrower_id)
+        return self._read[borrower_id]
+
+    def save(self, consent: Consent) -> None:
+        self._read.pop(consent.borrower_id, None)
+        self._repository.save(consent)
+
+    def get(self, consent_id: str) -> Consent:
+        return self._repository.get(consent_id)
+
+
+# No savepoint: a failure anywhere fails the whole request, whose transaction then rolls back (outside a
+# request, this is the outermost block), so a savepoint would only add two statements to every pull.
+@transaction.atomic(savepoint=False)  # type: ignore[untyped-decorator]
 def pull_report(
     *, borrower_id: str, purpose: str, actor: str, idempotency_key: str | None
 ) -> tuple[models.CreditReportPull, bool]:
@@ -58,11 +82,13 @@ def pull_report(
     returns the report first pulled. Raises ``NotFound``, ``ValidationError``, ``ConsentRequired`` (422),
     ``RegistryUnavailable`` (503)."""
     inquiry_id = idempotent_id(scope=f"credit-report|{actor}|{borrower_id}", key=idempotency_key)
-    existing = models.CreditReportPull.objects.filter(pk=inquiry_id).first()
-    if existing is not None:
-        return existing, False
+    if idempotency_key:
+        # Without a key the id is new (``idempotent_id``): there is no earlier pull to look for.
+        existing = models.CreditReportPull.objects.filter(pk=inquiry_id).first()
+        if existing is not None:
+            return existing, False
     at = registry_now()
-    consents = consent_repository()
+    consents = _ConsentsReadOnce()
     with registry_calls():
         report = pull_credit_report(
             borrower_id=borrower_id,
