@@ -529,3 +529,50 @@ class TestBatches:
         assert isinstance(outcomes[0], AccountMismatch)
         assert outcomes[1] is None
         assert {a.loan_ref for a in registry.credit_file(country="LS", borrower_key=KEY).accounts} == {"L-X", "L-Y"}
+
+
+class TestCreditFileSideQueries:
+    """``credit_file`` sends its inquiry and dispute queries on pool threads beside the account query."""
+
+    def test_files_read_from_many_threads_at_once_are_each_complete(self, registry_db: Database[Document]) -> None:
+        registry = MongoCreditRegistry(registry_db)
+        keys = [f"key-{n}" for n in range(6)]
+        for n, key in enumerate(keys):
+            for m in range(n + 1):
+                registry.record_account_event(account_event(borrower_key=key, loan_ref=f"L-{n}-{m}"))
+                registry.record_inquiry(
+                    inquiry(f"I-{n}-{m}", at=datetime(2026, 3, 1 + m, tzinfo=UTC), borrower_key=key)
+                )
+        expected = {key: registry.credit_file(country="LS", borrower_key=key) for key in keys}
+        assert [len(expected[key].accounts) for key in keys] == [1, 2, 3, 4, 5, 6]
+        assert [len(expected[key].inquiries) for key in keys] == [1, 2, 3, 4, 5, 6]
+        seen: dict[int, list[bool]] = {}
+
+        def read(worker: int) -> None:
+            seen[worker] = [registry.credit_file(country="LS", borrower_key=key) == expected[key] for key in keys * 3]
+
+        threads = [threading.Thread(target=read, args=(n,)) for n in range(6)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert seen == {n: [True] * 18 for n in range(6)}
+
+    def test_a_failed_side_query_is_raised_by_credit_file(
+        self, registry_db: Database[Document], monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        class Refusing:
+            def find(self, *args: Any, **kwargs: Any) -> Any:
+                raise pymongo.errors.AutoReconnect("the registry went away")
+
+        monkeypatch.setattr(MongoCreditRegistry, "_disputes", property(lambda self: Refusing()))
+        with pytest.raises(pymongo.errors.AutoReconnect, match="went away"):
+            MongoCreditRegistry(registry_db).credit_file(country="LS", borrower_key=KEY)
+
+    def test_a_forked_child_makes_its_own_threads(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        from letsema_api.registry import mongo
+
+        parent = mongo._lookup_pool()
+        assert mongo._lookup_pool() is parent
+        monkeypatch.setattr(mongo.os, "getpid", lambda: -1)
+        assert mongo._lookup_pool() is not parent

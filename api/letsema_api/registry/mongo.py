@@ -22,8 +22,10 @@ opened, and ``resolve_dispute``, which the port addresses by dispute id only.
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Final
@@ -66,6 +68,22 @@ from letsema_core.credit import (
 from letsema_core.errors import DomainError, InvalidTransition, NotFound
 
 DEFAULT_MAX_ATTEMPTS: Final = 100
+
+
+_lookup_threads: ThreadPoolExecutor | None = None
+_lookup_threads_pid = 0
+_lookup_threads_lock = threading.Lock()
+
+
+def _lookup_pool() -> ThreadPoolExecutor:
+    """The process's threads for a credit file's side queries, made on first use (never at import time) and
+    made again in a forked child (gunicorn's workers), whose copy of the parent's threads does not run."""
+    global _lookup_threads, _lookup_threads_pid
+    with _lookup_threads_lock:
+        if _lookup_threads is None or _lookup_threads_pid != os.getpid():
+            _lookup_threads = ThreadPoolExecutor(max_workers=4, thread_name_prefix="registry-lookup")
+            _lookup_threads_pid = os.getpid()
+        return _lookup_threads
 
 
 class RegistryWriteConflict(DomainError):
@@ -312,19 +330,29 @@ class MongoCreditRegistry:
     # --- the credit file ------------------------------------------------------------------------------
 
     def credit_file(self, *, country: str, borrower_key: str) -> CreditFile:
-        """Everything on file for the borrower: three queries on the shard key, each served by an index."""
+        """Everything on file for the borrower: three queries on the shard key, each served by an index.
+
+        The inquiry and dispute queries go out on two pool threads while this thread sends the account
+        query, so a lookup waits for the slowest of the three round trips, not for their sum. An error of
+        any of them is raised here (``registry_calls`` maps an outage to ``RegistryUnavailable``)."""
         borrower = {"country": country, "borrower_key": borrower_key}
+        pool = _lookup_pool()
+        inquiries = pool.submit(
+            lambda: list(self._inquiries.find(borrower).sort([("at", ASCENDING), ("_id", ASCENDING)]))
+        )
+        disputes = pool.submit(
+            lambda: list(self._disputes.find(borrower).sort([("opened_at", ASCENDING), ("_id", ASCENDING)]))
+        )
         revisions = self._accounts.find(borrower).sort(
             [("lender_mfi", ASCENDING), ("loan_ref", ASCENDING), ("revision", DESCENDING)]
         )
-        inquiries = self._inquiries.find(borrower).sort([("at", ASCENDING), ("_id", ASCENDING)])
-        disputes = self._disputes.find(borrower).sort([("opened_at", ASCENDING), ("_id", ASCENDING)])
+        accounts = tuple(account_from_document(document) for document in _newest_revisions(revisions))
         return CreditFile(
             country=country,
             borrower_key=borrower_key,
-            accounts=tuple(account_from_document(document) for document in _newest_revisions(revisions)),
-            inquiries=tuple(inquiry_from_document(document) for document in inquiries),
-            disputes=tuple(dispute_from_document(document) for document in disputes),
+            accounts=accounts,
+            inquiries=tuple(inquiry_from_document(document) for document in inquiries.result()),
+            disputes=tuple(dispute_from_document(document) for document in disputes.result()),
         )
 
     # --- disputes -------------------------------------------------------------------------------------
