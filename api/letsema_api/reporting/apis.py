@@ -22,6 +22,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from letsema_api.accounts.apis import USERNAME_CHARACTERS
 from letsema_api.accounts.permissions import Action
 from letsema_api.common.serializers import InputSerializer, MoneyField
 from letsema_api.lending.apis import ID_PATTERN
@@ -34,7 +35,7 @@ from letsema_core.errors import ValidationError
 FORMATS = ("json", "csv")
 PRODUCT_ID = rf"^{ID_PATTERN}$"
 #: A username (accounts) or an integration client's ``client:<id>``.
-USERNAME = r"^[\w.@:+-]{1,150}$"
+USERNAME = rf"^[{USERNAME_CHARACTERS}:]{{1,150}}$"
 Table = tuple[list[str], list[list[Any]]]
 F = TypeVar("F", bound=Callable[..., Any])
 
