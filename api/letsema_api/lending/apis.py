@@ -21,7 +21,7 @@ from rest_framework.views import APIView
 from letsema_api.accounts.permissions import Action, principal_of
 from letsema_api.common.pagination import MAX_PAGE_SIZE, CursorPagination
 from letsema_api.common.pagination import cursor_paginated as paginated_schema
-from letsema_api.common.serializers import InputSerializer, MoneyField, query_data
+from letsema_api.common.serializers import InputSerializer, MoneyField, PlainOutputSerializer, query_data
 from letsema_api.lending import models, selectors, services
 from letsema_core.credit import assessment_to_dict
 from letsema_core.errors import ValidationError
@@ -298,7 +298,7 @@ class ApplicationWithdrawApi(APIView):  # type: ignore[misc]
 # ------------------------------------------------------------------------------------------ loans
 
 
-class LoanOutputSerializer(serializers.Serializer):  # type: ignore[misc]
+class LoanOutputSerializer(PlainOutputSerializer):
     id = serializers.CharField()
     borrower_id = serializers.CharField()
     product_id = serializers.CharField()
@@ -376,7 +376,7 @@ class LoanDetailApi(APIView):  # type: ignore[misc]
 class LoanScheduleApi(APIView):  # type: ignore[misc]
     required_actions: ClassVar[dict[str, Action]] = {"GET": Action.READ}
 
-    class OutputSerializer(serializers.Serializer):  # type: ignore[misc]
+    class OutputSerializer(PlainOutputSerializer):
         number = serializers.IntegerField()
         due_date = serializers.DateField()
         principal_due = MoneyField()
