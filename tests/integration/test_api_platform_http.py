@@ -152,9 +152,10 @@ class TestErrorFormat:
 
     def test_a_username_takes_the_schemas_ascii_characters_only(self, client: Any, admin: Any, bearer: Any) -> None:
         # Python's \w would take "ç"; the published pattern (ECMA-262) does not, and the API must agree with it.
-        user = {"username": unique("mpho-ç"), "password": TEST_PASSWORD, "role": "auditor"}
-        body = assert_error(post_json(client, "/api/v1/users/", user, bearer(admin)), 400, "validation_error")
-        assert body["details"]["field"] == "username"
+        for name in (unique("mpho-ç"), " " + unique("mpho"), unique("a,b")):
+            user = {"username": name, "password": TEST_PASSWORD, "role": "auditor"}
+            body = assert_error(post_json(client, "/api/v1/users/", user, bearer(admin)), 400, "validation_error")
+            assert body["details"]["field"] == "username"
 
     def test_a_failed_request_writes_nothing(self, client: Any, admin: Any, bearer: Any, probe_urls: None) -> None:
         from letsema_api.common.models import AuditEvent

@@ -18,9 +18,9 @@ from letsema_api.common.pagination import Pagination, paginated
 from letsema_api.routers import with_replica_fallback
 from letsema_core.loans.application import Role
 
-#: What a username is made of. Spelled out rather than ``\w``: Python's ``\w`` takes any Unicode letter, the
-#: OpenAPI schema's ECMA-262 pattern only ASCII ones, and the two must accept the same names (the reports'
-#: ``?officer=`` filter uses the same set).
+#: What a username is made of (``-`` last, so it is no range). Spelled out rather than ``\w``: Python's
+#: ``\w`` takes any Unicode letter, the OpenAPI schema's ECMA-262 pattern only ASCII ones, and the two must
+#: accept the same names (the reports' ``?officer=`` filter uses the same set).
 USERNAME_CHARACTERS = "A-Za-z0-9_.@+-"
 
 
@@ -58,7 +58,8 @@ class UserListCreateApi(APIView):  # type: ignore[misc]
     required_actions: ClassVar[dict[str, Action]] = {"GET": Action.AUDIT, "POST": Action.MANAGE_USERS}
 
     class InputSerializer(common.InputSerializer):
-        username = serializers.RegexField(rf"^[{USERNAME_CHARACTERS}]{{3,150}}$")
+        # Not trimmed: " mpho" is refused as the schema's pattern refuses it, not quietly made "mpho".
+        username = serializers.RegexField(rf"^[{USERNAME_CHARACTERS}]{{3,150}}$", trim_whitespace=False)
         password = serializers.CharField(write_only=True, max_length=128)
         role = serializers.ChoiceField(choices=ROLE_CHOICES)
         email = serializers.EmailField(required=False, default="")

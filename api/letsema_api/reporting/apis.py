@@ -35,7 +35,8 @@ from letsema_core.errors import ValidationError
 FORMATS = ("json", "csv")
 PRODUCT_ID = rf"^{ID_PATTERN}$"
 #: A username (accounts) or an integration client's ``client:<id>``.
-USERNAME = rf"^[{USERNAME_CHARACTERS}:]{{1,150}}$"
+#: ``:`` first: after the set's closing ``-`` it would make a range.
+USERNAME = rf"^[:{USERNAME_CHARACTERS}]{{1,150}}$"
 Table = tuple[list[str], list[list[Any]]]
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -107,7 +108,9 @@ class LoanScopeQuery(InputSerializer):
         "as_of.",
     )
     product = serializers.RegexField(PRODUCT_ID, required=False, help_text="only this product's loans")
-    officer = serializers.RegexField(USERNAME, required=False, help_text="only this loan officer's loans")
+    officer = serializers.RegexField(
+        USERNAME, required=False, trim_whitespace=False, help_text="only this loan officer's loans"
+    )
     format = serializers.ChoiceField(choices=FORMATS, required=False, help_text="json (default) or csv")
 
 
@@ -121,7 +124,9 @@ class CollectionsQuery(InputSerializer):
     vars()["from"] = serializers.DateField(required=False, help_text="YYYY-MM-DD (default: the 1st of `to`'s month)")
     to = serializers.DateField(required=False, help_text="YYYY-MM-DD, inclusive (default: today)")
     product = serializers.RegexField(PRODUCT_ID, required=False, help_text="only this product's loans")
-    officer = serializers.RegexField(USERNAME, required=False, help_text="only this loan officer's loans")
+    officer = serializers.RegexField(
+        USERNAME, required=False, trim_whitespace=False, help_text="only this loan officer's loans"
+    )
     format = serializers.ChoiceField(choices=FORMATS, required=False, help_text="json (default) or csv")
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
