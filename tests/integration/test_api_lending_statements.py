@@ -3,9 +3,7 @@ second read of the loan shows up here with the list of what runs now."""
 
 from __future__ import annotations
 
-import secrets
 import uuid
-from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -15,6 +13,7 @@ from tests.integration.test_api_lending_support import (
     approved_loan,
     as_role,
     borrower_id,
+    client_credentials_token,
     ok,
     product_id,
 )
@@ -76,24 +75,8 @@ def _statements(client: Http, loan_id: str, key: str, amount: str = "100.00") ->
 def _client_of_integration(make_user: Any) -> Http:
     """A payment gateway: an OAuth client (client credentials) owned by an ``integration`` user; its token has
     no user of its own, as a client-credentials token has none."""
-    from django.utils import timezone
-    from oauth2_provider.models import AccessToken, Application
-
     owner = make_user("integration")
-    application = Application.objects.create(
-        name=f"gateway-{uuid.uuid4().hex[:8]}",
-        user=owner,
-        client_type=Application.CLIENT_CONFIDENTIAL,
-        authorization_grant_type=Application.GRANT_CLIENT_CREDENTIALS,
-    )
-    token = AccessToken.objects.create(
-        user=None,
-        application=application,
-        token=secrets.token_urlsafe(30),
-        expires=timezone.now() + timedelta(hours=1),
-        scope="repayments",
-    )
-    return Http(owner, f"Bearer {token.token}")
+    return Http(owner, f"Bearer {client_credentials_token(owner)}")
 
 
 class TestRepaymentStatements:

@@ -117,6 +117,32 @@ class Http:
         return self.client.post(url, body if body is not None else {}, format="json", headers=headers)
 
 
+def client_credentials_token(owner: Any, *, scope: str = "repayments") -> str:
+    """A bearer token as the client-credentials grant issues it: an OAuth client (confidential, client
+    credentials) owned by ``owner``, and a token of that client with no user of its own, valid for an hour."""
+    import secrets
+    import uuid
+    from datetime import timedelta
+
+    from django.utils import timezone
+    from oauth2_provider.models import AccessToken, Application
+
+    application = Application.objects.create(
+        name=f"gateway-{uuid.uuid4().hex[:8]}",
+        user=owner,
+        client_type=Application.CLIENT_CONFIDENTIAL,
+        authorization_grant_type=Application.GRANT_CLIENT_CREDENTIALS,
+    )
+    token = AccessToken.objects.create(
+        user=None,
+        application=application,
+        token=secrets.token_urlsafe(30),
+        expires=timezone.now() + timedelta(hours=1),
+        scope=scope,
+    )
+    return str(token.token)
+
+
 def ok(response: Any, status: int = 200) -> Any:
     assert response.status_code == status, response.content
     return response.json()

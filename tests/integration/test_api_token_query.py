@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import secrets
-import uuid
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
@@ -12,6 +11,7 @@ from typing import Any
 import pytest
 
 from tests.integration.conftest import DjangoApi
+from tests.integration.test_api_lending_support import client_credentials_token
 
 pytestmark = [pytest.mark.integration]
 
@@ -73,25 +73,7 @@ def user_token(django_api: DjangoApi, make_user: Any) -> str:
 
 @pytest.fixture
 def client_token(django_api: DjangoApi, make_user: Any) -> str:
-    from django.utils import timezone
-    from oauth2_provider.models import AccessToken, Application
-
-    owner = make_user("integration")
-    application = Application.objects.create(
-        name=f"gateway-{uuid.uuid4().hex[:8]}",
-        user=owner,
-        client_type=Application.CLIENT_CONFIDENTIAL,
-        authorization_grant_type=Application.GRANT_CLIENT_CREDENTIALS,
-    )
-    return str(
-        AccessToken.objects.create(
-            user=None,
-            application=application,
-            token=secrets.token_urlsafe(30),
-            expires=timezone.now() + timedelta(hours=1),
-            scope="repayments",
-        ).token
-    )
+    return client_credentials_token(make_user("integration"))
 
 
 class TestTheBearerTokenQuery:
