@@ -116,6 +116,11 @@ def stored_loan_state(loan_id: str) -> dict[str, Any]:
     row = models.Loan.objects.filter(id=loan_id).values(*_LOAN_STATE_FIELDS).first()
     if row is None:
         raise NotFound(entity="loan", key=loan_id)
+    return _state_of_values(row)
+
+
+def _state_of_values(row: dict[str, Any]) -> dict[str, Any]:
+    """``loan_state`` of ``.values(*_LOAN_STATE_FIELDS)``: the amount as its string."""
     return {**row, "outstanding_principal": str(row["outstanding_principal"])}
 
 
@@ -310,7 +315,7 @@ def lock_loan(loan_id: str) -> dict[str, Any]:
     rows = list(models.Loan.objects.select_for_update().filter(id=loan_id).values(*_LOAN_STATE_FIELDS)[:1])
     if not rows:
         raise NotFound(entity="loan", key=loan_id)
-    return {**rows[0], "outstanding_principal": str(rows[0]["outstanding_principal"])}
+    return _state_of_values(rows[0])
 
 
 def request_fingerprint(*, method: str, path: str, body: Any) -> str:
